@@ -1,0 +1,82 @@
+# Xinyidai — every set-up step is here; `make demo` and `make test` are all a fresh
+# machine with Python 3.11 and make needs. Both are idempotent.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev messages makemessages migrate seed demo serve test test-fast lint format typecheck worker beat vendor clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# The stamp files make a second run skip pip unless pyproject.toml changed.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed ## Create .venv and install the application
+
+install-dev: $(VENV)/.installed-dev ## Create .venv and install the application with the dev extra
+
+messages: $(VENV)/.installed ## Compile the translations (.po -> .mo)
+	$(MANAGE) compilemessages --ignore '.venv' -v 0
+
+makemessages: $(VENV)/.installed ## Extract translatable strings into locale/
+	$(MANAGE) makemessages -l zh_Hans -l en --ignore '.venv/*' --ignore 'static/vendor/*' --no-obsolete
+
+migrate: $(VENV)/.installed
+	$(MANAGE) migrate --noinput -v 1
+
+seed: migrate ## Create the demo organizations, users (one per role) and content
+	$(MANAGE) seed_demo
+
+demo: install messages seed ## Install, migrate, seed, print the logins and serve on 127.0.0.1:8000
+	@echo ""
+	@echo "Serving http://$(HOST):$(PORT)/  (CMS: /admin/, health: /healthz)"
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+serve: ## Serve without re-seeding
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: install-dev messages ## Install the dev extra and run the whole suite
+	$(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+test-fast: ## Run the suite without re-installing (reuses the test database)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev ## ruff, Django's checks and the migration check
+	$(BIN)/ruff check .
+	$(MANAGE) check
+	$(MANAGE) makemigrations --check --dry-run
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install-dev ## mypy with django-stubs over the domain boundary
+	$(BIN)/mypy accounts config
+
+worker: install ## A Celery worker (needs CELERY_BROKER_URL)
+	$(BIN)/celery -A config worker -l INFO --concurrency 2
+
+beat: install ## Celery beat with the database scheduler (needs CELERY_BROKER_URL)
+	$(BIN)/celery -A config beat -l INFO
+
+vendor: ## Refresh static/vendor from npm (bootstrap, htmx.org, chart.js)
+	./scripts/vendor.sh
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

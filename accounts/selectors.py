@@ -1,0 +1,88 @@
+"""Reads about users, their organizations and roles."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from accounts.models import (
+    MFA_REQUIRED_KINDS,
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationKind,
+    User,
+)
+
+
+def user_memberships(*, user: User) -> list[Membership]:
+    """The user's memberships, organization loaded, in a stable order."""
+    if not user.is_authenticated:
+        return []
+    cached = getattr(user, "_membership_cache", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(user=user, organization__is_active=True)
+            .select_related("organization")
+            .order_by("organization__kind", "organization__name", "pk")
+        )
+        user._membership_cache = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def user_kinds(*, user: User) -> set[str]:
+    return {membership.organization.kind for membership in user_memberships(user=user)}
+
+
+def user_requires_mfa(*, user: User) -> bool:
+    """Bank, promotion-office and platform staff (and Django superusers) need TOTP."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user.is_staff:
+        return True
+    return bool(user_kinds(user=user) & MFA_REQUIRED_KINDS)
+
+
+def user_has_totp(*, user: User) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def membership_for(*, user: User, kind: str) -> Membership | None:
+    """The user's first membership in an organization of ``kind``, if any."""
+    for membership in user_memberships(user=user):
+        if membership.organization.kind == kind:
+            return membership
+    return None
+
+
+def organization_members(*, organization: Organization) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("role", "user__email")
+    )
+
+
+def organization_open_invitations(*, organization: Organization) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        organization=organization,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).select_related("invited_by")
+
+
+def organizations_overview() -> QuerySet[Organization]:
+    """Every organization with its member count, for the operator's console."""
+    return Organization.objects.annotate(member_count=Count("memberships")).order_by(
+        "kind", "name"
+    )
+
+
+def organization_kind_counts() -> dict[str, int]:
+    counts = dict.fromkeys(OrganizationKind.values, 0)
+    for row in Organization.objects.values("kind").annotate(total=Count("pk")):
+        counts[row["kind"]] = row["total"]
+    return counts

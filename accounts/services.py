@@ -1,0 +1,178 @@
+"""Writes about organizations, memberships and invitations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.exceptions import AlreadyMember, InvitationAlreadyOpen, InvalidRole
+from accounts.models import (
+    ROLES_BY_KIND,
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationKind,
+    Role,
+    User,
+)
+
+INVITATION_VALIDITY = timedelta(days=14)
+
+
+#: Wagtail's own groups, created by its migrations, that give promotion-office staff
+#: the CMS rights of their role (editors draft, reviewers moderate and publish).
+CMS_GROUP_BY_ROLE = {Role.EDITOR: "Editors", Role.REVIEWER: "Moderators"}
+
+
+def _grant_role_side_effects(membership: Membership) -> None:
+    if membership.organization.kind == OrganizationKind.PROMOTION_OFFICE:
+        from django.contrib.auth.models import Group
+
+        group = Group.objects.filter(name=CMS_GROUP_BY_ROLE[membership.role]).first()
+        if group is not None:
+            membership.user.groups.add(group)
+
+
+def _check_role(*, organization: Organization, role: str) -> None:
+    if role not in ROLES_BY_KIND[organization.kind]:
+        raise InvalidRole(
+            _("The role “%(role)s” does not exist in a %(kind)s.")
+            % {"role": role, "kind": organization.get_kind_display()},
+            field="role",
+        )
+
+
+@transaction.atomic
+def organization_create(*, kind: str, name: str) -> Organization:
+    organization = Organization(kind=kind, name=name.strip())
+    organization.full_clean()
+    organization.save()
+    return organization
+
+
+@transaction.atomic
+def membership_create(*, user: User, organization: Organization, role: str) -> Membership:
+    _check_role(organization=organization, role=role)
+    if Membership.objects.filter(user=user, organization=organization).exists():
+        raise AlreadyMember(
+            _("%(email)s is already a member of %(organization)s.")
+            % {"email": user.email, "organization": organization.name},
+            field="email",
+        )
+    membership = Membership(user=user, organization=organization, role=role)
+    membership.full_clean()
+    membership.save()
+    _grant_role_side_effects(membership)
+    return membership
+
+
+@transaction.atomic
+def invitation_create(
+    *, organization: Organization, email: str, role: str, invited_by: User | None
+) -> Invitation:
+    """Invite ``email`` to ``organization``; the email is sent after commit."""
+    from accounts.tasks import send_invitation_email
+
+    email = email.strip().lower()
+    _check_role(organization=organization, role=role)
+    if Membership.objects.filter(organization=organization, user__email=email).exists():
+        raise AlreadyMember(
+            _("%(email)s is already a member of %(organization)s.")
+            % {"email": email, "organization": organization.name},
+            field="email",
+        )
+    # Lock the organization row so two admins inviting the same address at once
+    # cannot both pass the check below.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    open_invitations = Invitation.objects.filter(
+        organization=organization,
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+    )
+    now = timezone.now()
+    # An expired invitation is closed so a fresh one may be sent.
+    open_invitations.filter(expires_at__lte=now).update(revoked_at=now)
+    if open_invitations.filter(expires_at__gt=now).exists():
+        raise InvitationAlreadyOpen(
+            _("An invitation for %(email)s is already pending.") % {"email": email},
+            field="email",
+        )
+    invitation = Invitation(
+        organization=organization,
+        email=email,
+        role=role,
+        invited_by=invited_by,
+        expires_at=now + INVITATION_VALIDITY,
+    )
+    invitation.full_clean()
+    invitation.save()
+    transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk))
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at", "updated_at"])
+    return invitation
+
+
+@transaction.atomic
+def invitations_accept_for_user(*, user: User) -> list[Membership]:
+    """Turn every open invitation to one of the user's *verified* emails into a role.
+
+    Called at each login. Holding the mailbox is the proof, which mandatory email
+    verification has just established.
+    """
+    from allauth.account.models import EmailAddress
+
+    verified = [
+        address.lower()
+        for address in EmailAddress.objects.filter(user=user, verified=True).values_list(
+            "email", flat=True
+        )
+    ]
+    if not verified:
+        return []
+    now = timezone.now()
+    invitations = (
+        Invitation.objects.select_for_update()
+        .select_related("organization")
+        .filter(
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+            email__in=verified,
+        )
+        .order_by("pk")
+    )
+    created: list[Membership] = []
+    for invitation in invitations:
+        membership, was_created = Membership.objects.get_or_create(
+            user=user,
+            organization=invitation.organization,
+            defaults={"role": invitation.role},
+        )
+        if was_created:
+            _grant_role_side_effects(membership)
+            created.append(membership)
+        invitation.accepted_at = now
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    if created and hasattr(user, "_membership_cache"):
+        del user._membership_cache
+    return created
+
+
+def invitations_purge_expired() -> int:
+    """Close invitations whose validity has passed; returns how many were closed."""
+    now = timezone.now()
+    return Invitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now
+    ).update(revoked_at=now)

@@ -1,0 +1,43 @@
+"""Background jobs of the accounts app. Each takes primary keys and calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from accounts import services
+from accounts.models import Invitation
+
+
+@shared_task(name="accounts.tasks.send_invitation_email", max_retries=5, acks_late=True)
+def send_invitation_email(invitation_pk: int) -> bool:
+    """Email an invitation. Idempotent: a closed invitation is not sent."""
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(pk=invitation_pk)
+        .first()
+    )
+    if invitation is None or not invitation.is_open:
+        return False
+    base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
+    with translation.override(settings.LANGUAGE_CODE):
+        zh = {"signup_url": base + reverse("account_signup")}
+    with translation.override("en"):
+        en = {"signup_url": base + reverse("account_signup")}
+    context = {"invitation": invitation, "zh": zh, "en": en}
+    send_mail(
+        subject=render_to_string("account/email/invitation_subject.txt", context).strip(),
+        message=render_to_string("account/email/invitation_message.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[invitation.email],
+    )
+    return True
+
+
+@shared_task(name="accounts.tasks.purge_expired_invitations", acks_late=True)
+def purge_expired_invitations() -> int:
+    return services.invitations_purge_expired()

@@ -1,0 +1,92 @@
+"""``/healthz``: is each backing service answering, right now?
+
+Every check runs in its own thread against a deadline, so a database that hangs (a
+dropped packet, a full connection pool) turns into a 503 within the deadline instead of
+a hung load-balancer probe. 503 answers carry ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+RETRY_AFTER_SECONDS = 10
+
+
+def check_database() -> str:
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        # The check runs in a worker thread: close its connection, never leak it.
+        connections.close_all()
+    return "ok"
+
+
+def check_cache() -> str:
+    key = "healthz:probe"
+    cache.set(key, "1", timeout=10)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return the value just written")
+    return "ok"
+
+
+def check_broker() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER and not settings.CELERY_BROKER_URL:
+        return "eager"
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=1)
+    return "ok"
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "broker": check_broker,
+}
+
+
+def run_checks(timeout: float) -> dict[str, dict[str, object]]:
+    executor = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="healthz")
+    started = time.monotonic()
+    futures = {name: executor.submit(check) for name, check in CHECKS.items()}
+    wait(futures.values(), timeout=timeout)
+    executor.shutdown(wait=False, cancel_futures=True)
+    results: dict[str, dict[str, object]] = {}
+    for name, future in futures.items():
+        if not future.done():
+            results[name] = {"status": "timeout", "error": f"no answer within {timeout}s"}
+            continue
+        error = future.exception()
+        if error is None:
+            results[name] = {"status": future.result()}
+        else:
+            results[name] = {"status": "error", "error": f"{type(error).__name__}: {error}"[:200]}
+    results["_elapsed_ms"] = {"status": round((time.monotonic() - started) * 1000)}
+    return results
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    results = run_checks(settings.HEALTHCHECK_TIMEOUT_SECONDS)
+    elapsed = results.pop("_elapsed_ms")["status"]
+    healthy = all(result["status"] in ("ok", "eager") for result in results.values())
+    response = JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": results, "elapsed_ms": elapsed},
+        status=200 if healthy else 503,
+    )
+    if not healthy:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -1,0 +1,26 @@
+"""Test settings: the same wiring as production, with fast hashing and captured email.
+
+Services come from the environment exactly as in production: with ``DATABASE_URL`` the
+suite runs on PostgreSQL, with ``REDIS_URL`` the cache is Redis, with
+``CELERY_BROKER_URL`` worker tests talk to a real broker. Otherwise everything is embedded.
+"""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import env
+
+DEBUG = False
+SECRET_KEY = "test-only-not-secret-3b1f7d9e2a4c6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c"  # noqa: S105
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+    },
+}
+# Tests that need a worker start a real one; everything else runs tasks in-process.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="xinyidai-test")
+WAGTAILADMIN_BASE_URL = "http://testserver"
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

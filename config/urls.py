@@ -1,0 +1,40 @@
+from allauth.account.views import LoginView
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+from config import health, views
+
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # Both admin logins are allauth's, so its rate limits and MFA apply to them too.
+    path("admin/login/", LoginView.as_view(), name="wagtailadmin_allauth_login"),
+    path("admin/", include(wagtailadmin_urls)),
+    path("django-admin/login/", LoginView.as_view(), name="djangoadmin_allauth_login"),
+    path("django-admin/", admin.site.urls),
+    path("documents/", include(wagtaildocs_urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]
+
+urlpatterns += i18n_patterns(
+    path("accounts/", include("allauth.urls")),
+    path("portal/", include("accounts.urls")),
+    path("", include(wagtail_urls)),
+    prefix_default_language=False,
+)
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,52 @@
+"""Project-wide views: the language switch and the error pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.template import loader
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
+
+LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's ``set_language``, but an unknown code or an unsafe ``next`` is said aloud.
+
+    Django silently ignores both; a person who clicked a switcher deserves to know why
+    nothing happened, and nothing (cookie, session) changes.
+    """
+    code = request.POST.get("language", "")
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    if code not in LANGUAGE_CODES:
+        messages.error(
+            request,
+            _("Unknown language “%(code)s”. Choose one of: %(choices)s.")
+            % {"code": code[:20], "choices": ", ".join(sorted(LANGUAGE_CODES))},
+        )
+        return HttpResponseRedirect(next_url if safe and next_url else "/")
+    if next_url and not safe:
+        messages.warning(request, _("The return address was not on this site and was ignored."))
+        mutable = request.POST.copy()
+        mutable["next"] = "/"
+        request.POST = mutable
+    return django_set_language(request)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "404.html", {"request_path": request.path}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No context processors: whatever failed may fail again while rendering.
+    template = loader.get_template("500.html")
+    return HttpResponse(template.render({"LANGUAGE_CODE": settings.LANGUAGE_CODE}), status=500)

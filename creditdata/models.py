@@ -1,0 +1,2 @@
+"""Models of the creditdata app arrive with their issue; the app is installed now so its
+migrations start from a known point."""

@@ -1,0 +1,42 @@
+"""Shared fixtures.
+
+Services: a test that needs PostgreSQL, Redis or a Celery worker calls
+``require_service(...)``. On a laptop without the service it skips with the reason;
+in CI (``REQUIRE_SERVICES=1``) the same situation fails the run, so nothing that needs
+a real service can silently skip there.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def require_service(available: bool, reason: str) -> None:
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate-limit counters and TOTP replay markers live in the cache: start clean."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def postgres(db):
+    """Skip (or fail under REQUIRE_SERVICES) unless the suite runs on PostgreSQL."""
+    require_service(
+        connection.vendor == "postgresql",
+        "this test needs PostgreSQL (set DATABASE_URL=postgres://...)",
+    )
