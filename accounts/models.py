@@ -214,6 +214,7 @@ class Invitation(TimeStampedModel):
         User,
         on_delete=models.SET_NULL,
         null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("invited by"),
     )

@@ -33,6 +33,16 @@ def _clean_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language, whatever the previous one visited."""
+    from django.utils import translation
+
+    translation.activate("zh-hans")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def postgres(db):
     """Skip (or fail under REQUIRE_SERVICES) unless the suite runs on PostgreSQL."""

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connections
+
+from config import health
+
+
+def test_healthz_reports_every_service_when_all_answer(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"] == {"status": "ok"}
+    assert body["checks"]["cache"] == {"status": "ok"}
+    # Without a broker the embedded default runs tasks eagerly; with one it is pinged.
+    assert body["checks"]["broker"]["status"] in {"ok", "eager"}
+    assert "Retry-After" not in response
+
+
+def test_healthz_is_503_with_retry_after_when_the_database_is_unreachable(
+    client, db, monkeypatch
+):
+    settings_dict = connections.settings["default"]
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        monkeypatch.setitem(settings_dict, "NAME", "/nonexistent-dir/xyd/db.sqlite3")
+        monkeypatch.setitem(settings_dict, "TEST", {**settings_dict["TEST"], "NAME": None})
+    else:
+        # A port nothing listens on: the connection is refused, as when PostgreSQL is down.
+        monkeypatch.setitem(settings_dict, "HOST", "127.0.0.1")
+        monkeypatch.setitem(settings_dict, "PORT", "1")
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["status"] == "error"
+    assert "OperationalError" in body["checks"]["database"]["error"]
+    assert body["checks"]["cache"] == {"status": "ok"}
+
+
+def test_healthz_answers_503_before_a_hung_database_returns(client, monkeypatch, settings):
+    """A database that never answers must not hang the probe: the deadline wins."""
+    settings.HEALTHCHECK_TIMEOUT_SECONDS = 0.2
+    released = threading.Event()
+    finished = threading.Event()
+
+    def hung_database() -> str:
+        released.wait(timeout=30)
+        finished.set()
+        return "ok"
+
+    monkeypatch.setitem(health.CHECKS, "database", hung_database)
+    try:
+        response = client.get("/healthz")
+        # The response exists while the check is still blocked: nobody waited for it.
+        assert not finished.is_set()
+    finally:
+        released.set()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert response.json()["checks"]["database"]["status"] == "timeout"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_healthz_only_answers_get(client, method):
+    assert getattr(client, method)("/healthz").status_code == 405
