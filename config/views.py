@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template import loader
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -39,7 +40,12 @@ def set_language(request: HttpRequest) -> HttpResponse:
         mutable = request.POST.copy()
         mutable["next"] = "/"
         request.POST = mutable
-    return django_set_language(request)
+        next_url = "/"
+    # Django resolves ``next`` in the active language, which for this unprefixed URL is
+    # always the default one; resolve it in the language of its own prefix instead, so
+    # that /en/x/ switched to zh-hans becomes /x/.
+    with translation.override(translation.get_language_from_path(next_url) or settings.LANGUAGE_CODE):
+        return django_set_language(request)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
