@@ -39,11 +39,20 @@ class AccountAdapter(DefaultAccountAdapter):
         required = super().is_reauthentication_required(app=app, **kwargs)
         request = getattr(self, "request", None)
         user = getattr(request, "user", None)
-        if not required or user is None or not user.is_authenticated or "mfa" not in app:
+        if (
+            not required
+            or user is None
+            or not user.is_authenticated
+            or "mfa" not in app
+        ):
             return required
         if not user_requires_mfa(user=user) or user_has_totp(user=user):
             return required
         records = get_authentication_records(request, user)
-        if records and time.time() - records[-1]["at"] < account_settings.REAUTHENTICATION_TIMEOUT:
+        if (
+            records
+            and time.time() - records[-1]["at"]
+            < account_settings.REAUTHENTICATION_TIMEOUT
+        ):
             return False
         return required

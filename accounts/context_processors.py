@@ -12,7 +12,11 @@ from accounts.selectors import user_kinds
 PORTALS = [
     (OrganizationKind.ENTERPRISE, "accounts:portal_enterprise", _("My enterprise")),
     (OrganizationKind.LENDER, "accounts:portal_lender", _("Bank portal")),
-    (OrganizationKind.PROMOTION_OFFICE, "accounts:portal_office", _("Promotion office")),
+    (
+        OrganizationKind.PROMOTION_OFFICE,
+        "accounts:portal_office",
+        _("Promotion office"),
+    ),
     (OrganizationKind.PLATFORM, "accounts:portal_operator", _("Operator console")),
 ]
 

@@ -35,5 +35,7 @@ class OrganizationCreateForm(forms.Form):
         cleaned = super().clean()
         kind, name = cleaned.get("kind"), cleaned.get("name")
         if kind and name and Organization.objects.filter(kind=kind, name=name).exists():
-            self.add_error("name", _("An organization of this kind with this name exists."))
+            self.add_error(
+                "name", _("An organization of this kind with this name exists.")
+            )
         return cleaned

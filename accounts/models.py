@@ -20,7 +20,9 @@ from django.utils.translation import gettext_lazy as _
 class TimeStampedModel(models.Model):
     """Creation and modification times, stored in UTC like every datetime here."""
 
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        _("created at"), default=timezone.now, editable=False
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -41,12 +43,16 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra_fields) -> User:
+    def create_user(
+        self, email: str, password: str | None = None, **extra_fields
+    ) -> User:
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> User:
+    def create_superuser(
+        self, email: str, password: str | None = None, **extra_fields
+    ) -> User:
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         if extra_fields.get("is_staff") is not True:
@@ -75,7 +81,9 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"), name="accounts_user_email_ci_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,7 +130,11 @@ MANAGING_ROLES: frozenset[str] = frozenset({Role.OWNER, Role.ADMIN, Role.OPERATO
 #: Staff of these organizations see other people's data or publish in the city's
 #: name, so they must have a second factor before they reach their portal.
 MFA_REQUIRED_KINDS: frozenset[str] = frozenset(
-    {OrganizationKind.LENDER, OrganizationKind.PROMOTION_OFFICE, OrganizationKind.PLATFORM}
+    {
+        OrganizationKind.LENDER,
+        OrganizationKind.PROMOTION_OFFICE,
+        OrganizationKind.PLATFORM,
+    }
 )
 
 
@@ -138,7 +150,9 @@ class Organization(TimeStampedModel):
         verbose_name_plural = _("organizations")
         ordering = ["kind", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "name"], name="accounts_org_kind_name_unique"),
+            models.UniqueConstraint(
+                fields=["kind", "name"], name="accounts_org_kind_name_unique"
+            ),
             models.CheckConstraint(
                 condition=models.Q(kind__in=OrganizationKind.values),
                 name="accounts_org_kind_valid",
@@ -153,7 +167,10 @@ class Membership(TimeStampedModel):
     """A user's role in one organization. One membership per (user, organization)."""
 
     user = models.ForeignKey(
-        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+        User,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
     )
     organization = models.ForeignKey(
         Organization,
@@ -172,7 +189,8 @@ class Membership(TimeStampedModel):
                 fields=["user", "organization"], name="accounts_membership_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(role__in=Role.values), name="accounts_membership_role_valid"
+                condition=models.Q(role__in=Role.values),
+                name="accounts_membership_role_valid",
             ),
         ]
 
@@ -182,7 +200,10 @@ class Membership(TimeStampedModel):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        if self.organization_id and self.role not in ROLES_BY_KIND[self.organization.kind]:
+        if (
+            self.organization_id
+            and self.role not in ROLES_BY_KIND[self.organization.kind]
+        ):
             raise ValidationError(
                 {
                     "role": _("The role “%(role)s” does not exist in a %(kind)s.")

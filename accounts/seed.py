@@ -19,7 +19,11 @@ DEMO_ORGANIZATIONS = {
 DEMO_USERS = [
     ("operator@xinyidai.local", OrganizationKind.PLATFORM, Role.OPERATOR),
     ("editor@xinyidai.local", OrganizationKind.PROMOTION_OFFICE, Role.EDITOR),
-    ("office-reviewer@xinyidai.local", OrganizationKind.PROMOTION_OFFICE, Role.REVIEWER),
+    (
+        "office-reviewer@xinyidai.local",
+        OrganizationKind.PROMOTION_OFFICE,
+        Role.REVIEWER,
+    ),
     ("bank-admin@xinyidai.local", OrganizationKind.LENDER, Role.ADMIN),
     ("bank-reviewer@xinyidai.local", OrganizationKind.LENDER, Role.REVIEWER),
     ("owner@xinyidai.local", OrganizationKind.ENTERPRISE, Role.OWNER),
@@ -41,12 +45,22 @@ def seed() -> list[str]:
     organizations = {}
     for kind, name in DEMO_ORGANIZATIONS.items():
         organization = Organization.objects.filter(kind=kind, name=name).first()
-        organizations[kind] = organization or services.organization_create(kind=kind, name=name)
-    lines = ["", "Demo logins (password for all: %s)" % DEMO_PASSWORD]
+        organizations[kind] = organization or services.organization_create(
+            kind=kind, name=name
+        )
+    lines = ["", f"Demo logins (password for all: {DEMO_PASSWORD})"]
     for email, kind, role in DEMO_USERS:
         user = _ensure_user(email)
-        if not Membership.objects.filter(user=user, organization=organizations[kind]).exists():
-            services.membership_create(user=user, organization=organizations[kind], role=role)
-        mfa = "  (sets up TOTP at first login)" if kind != OrganizationKind.ENTERPRISE else ""
+        if not Membership.objects.filter(
+            user=user, organization=organizations[kind]
+        ).exists():
+            services.membership_create(
+                user=user, organization=organizations[kind], role=role
+            )
+        mfa = (
+            "  (sets up TOTP at first login)"
+            if kind != OrganizationKind.ENTERPRISE
+            else ""
+        )
         lines.append(f"  {email:<34} {kind.label} / {role.label}{mfa}")
     return lines

@@ -46,7 +46,9 @@ def user_requires_mfa(*, user: User) -> bool:
 def user_has_totp(*, user: User) -> bool:
     from allauth.mfa.models import Authenticator
 
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    return Authenticator.objects.filter(
+        user=user, type=Authenticator.Type.TOTP
+    ).exists()
 
 
 def membership_for(*, user: User, kind: str) -> Membership | None:
@@ -65,7 +67,9 @@ def organization_members(*, organization: Organization) -> QuerySet[Membership]:
     )
 
 
-def organization_open_invitations(*, organization: Organization) -> QuerySet[Invitation]:
+def organization_open_invitations(
+    *, organization: Organization
+) -> QuerySet[Invitation]:
     return Invitation.objects.filter(
         organization=organization,
         accepted_at__isnull=True,

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.exceptions import AlreadyMember, InvitationAlreadyOpen, InvalidRole
+from accounts.exceptions import AlreadyMember, InvalidRole, InvitationAlreadyOpen
 from accounts.models import (
     ROLES_BY_KIND,
     Invitation,
@@ -54,7 +54,9 @@ def organization_create(*, kind: str, name: str) -> Organization:
 
 
 @transaction.atomic
-def membership_create(*, user: User, organization: Organization, role: str) -> Membership:
+def membership_create(
+    *, user: User, organization: Organization, role: str
+) -> Membership:
     _check_role(organization=organization, role=role)
     if Membership.objects.filter(user=user, organization=organization).exists():
         raise AlreadyMember(
@@ -134,9 +136,9 @@ def invitations_accept_for_user(*, user: User) -> list[Membership]:
 
     verified = [
         address.lower()
-        for address in EmailAddress.objects.filter(user=user, verified=True).values_list(
-            "email", flat=True
-        )
+        for address in EmailAddress.objects.filter(
+            user=user, verified=True
+        ).values_list("email", flat=True)
     ]
     if not verified:
         return []

@@ -30,7 +30,9 @@ def send_invitation_email(invitation_pk: int) -> bool:
         en = {"signup_url": base + reverse("account_signup")}
     context = {"invitation": invitation, "zh": zh, "en": en}
     send_mail(
-        subject=render_to_string("account/email/invitation_subject.txt", context).strip(),
+        subject=render_to_string(
+            "account/email/invitation_subject.txt", context
+        ).strip(),
         message=render_to_string("account/email/invitation_message.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[invitation.email],

@@ -62,7 +62,9 @@ def _portal(request: HttpRequest, kind: str, template: str, extra=None) -> HttpR
 
 @login_required
 def portal_enterprise(request: HttpRequest) -> HttpResponse:
-    return _portal(request, OrganizationKind.ENTERPRISE, "accounts/portal_enterprise.html")
+    return _portal(
+        request, OrganizationKind.ENTERPRISE, "accounts/portal_enterprise.html"
+    )
 
 
 @login_required
@@ -84,13 +86,18 @@ def portal_office(request: HttpRequest) -> HttpResponse:
         }
 
     return _portal(
-        request, OrganizationKind.PROMOTION_OFFICE, "accounts/portal_office.html", cms_overview
+        request,
+        OrganizationKind.PROMOTION_OFFICE,
+        "accounts/portal_office.html",
+        cms_overview,
     )
 
 
 @login_required
 def portal_operator(request: HttpRequest) -> HttpResponse:
-    membership = selectors.membership_for(user=request.user, kind=OrganizationKind.PLATFORM)
+    membership = selectors.membership_for(
+        user=request.user, kind=OrganizationKind.PLATFORM
+    )
     if membership is None:
         raise Http404(_("You are not a member of such an organization."))
     form = OrganizationCreateForm(request.POST or None)
@@ -98,7 +105,9 @@ def portal_operator(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             with transaction.atomic():
-                organization = services.organization_create(kind=data["kind"], name=data["name"])
+                organization = services.organization_create(
+                    kind=data["kind"], name=data["name"]
+                )
                 services.invitation_create(
                     organization=organization,
                     email=data["admin_email"],
@@ -133,7 +142,10 @@ def _managed_organization(request: HttpRequest, organization_pk: int) -> Organiz
     """The organization, if the user manages it (or operates the platform); else 404."""
     organization = get_object_or_404(Organization, pk=organization_pk)
     for membership in selectors.user_memberships(user=request.user):
-        if membership.organization_id == organization.pk and membership.can_manage_members:
+        if (
+            membership.organization_id == organization.pk
+            and membership.can_manage_members
+        ):
             return organization
         if membership.organization.kind == OrganizationKind.PLATFORM:
             return organization
@@ -158,7 +170,8 @@ def invitation_create(request: HttpRequest, organization_pk: int) -> HttpRespons
         else:
             messages.success(
                 request,
-                _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]},
+                _("Invitation sent to %(email)s.")
+                % {"email": form.cleaned_data["email"]},
             )
     else:
         for field, errors in form.errors.items():
@@ -170,11 +183,17 @@ def invitation_create(request: HttpRequest, organization_pk: int) -> HttpRespons
 
 @login_required
 @require_POST
-def invitation_revoke(request: HttpRequest, organization_pk: int, invitation_pk: int) -> HttpResponse:
+def invitation_revoke(
+    request: HttpRequest, organization_pk: int, invitation_pk: int
+) -> HttpResponse:
     organization = _managed_organization(request, organization_pk)
-    invitation = get_object_or_404(Invitation, pk=invitation_pk, organization=organization)
+    invitation = get_object_or_404(
+        Invitation, pk=invitation_pk, organization=organization
+    )
     services.invitation_revoke(invitation=invitation)
-    messages.success(request, _("Invitation to %(email)s revoked.") % {"email": invitation.email})
+    messages.success(
+        request, _("Invitation to %(email)s revoked.") % {"email": invitation.email}
+    )
     return redirect(_portal_url(organization))
 
 
@@ -182,4 +201,3 @@ def _portal_url(organization: Organization) -> str:
     from django.urls import reverse
 
     return reverse(PORTAL_BY_KIND[organization.kind])
-

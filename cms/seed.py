@@ -65,14 +65,19 @@ def seed() -> list[str]:
     site = Site.objects.filter(is_default_site=True).first()
     if site is None:
         Site.objects.create(
-            hostname="localhost", port=80, root_page=home, is_default_site=True,
+            hostname="localhost",
+            port=80,
+            root_page=home,
+            is_default_site=True,
             site_name="信易贷 Xinyidai",
         )
     elif site.root_page_id != home.pk:
         site.root_page = home
         site.site_name = "信易贷 Xinyidai"
         site.save()
-    if not HomePage.objects.filter(translation_key=home.translation_key, locale=en).exists():
+    if not HomePage.objects.filter(
+        translation_key=home.translation_key, locale=en
+    ).exists():
         english = home.copy_for_translation(en)
         english = HomePage.objects.get(pk=english.pk)
         _fill(english, "en")

@@ -66,13 +66,19 @@ def run_checks(timeout: float) -> dict[str, dict[str, object]]:
     results: dict[str, dict[str, object]] = {}
     for name, future in futures.items():
         if not future.done():
-            results[name] = {"status": "timeout", "error": f"no answer within {timeout}s"}
+            results[name] = {
+                "status": "timeout",
+                "error": f"no answer within {timeout}s",
+            }
             continue
         error = future.exception()
         if error is None:
             results[name] = {"status": future.result()}
         else:
-            results[name] = {"status": "error", "error": f"{type(error).__name__}: {error}"[:200]}
+            results[name] = {
+                "status": "error",
+                "error": f"{type(error).__name__}: {error}"[:200],
+            }
     results["_elapsed_ms"] = {"status": round((time.monotonic() - started) * 1000)}
     return results
 
@@ -84,7 +90,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     elapsed = results.pop("_elapsed_ms")["status"]
     healthy = all(result["status"] in ("ok", "eager") for result in results.values())
     response = JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": results, "elapsed_ms": elapsed},
+        {
+            "status": "ok" if healthy else "unavailable",
+            "checks": results,
+            "elapsed_ms": elapsed,
+        },
         status=200 if healthy else 503,
     )
     if not healthy:

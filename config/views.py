@@ -25,26 +25,36 @@ def set_language(request: HttpRequest) -> HttpResponse:
     """
     code = request.POST.get("language", "")
     next_url = request.POST.get("next") or request.GET.get("next") or ""
-    safe = url_has_allowed_host_and_scheme(
+    if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    if code not in LANGUAGE_CODES:
-        messages.error(
-            request,
-            _("Unknown language “%(code)s”. Choose one of: %(choices)s.")
-            % {"code": code[:20], "choices": ", ".join(sorted(LANGUAGE_CODES))},
-        )
-        return HttpResponseRedirect(next_url if safe and next_url else "/")
-    if next_url and not safe:
-        messages.warning(request, _("The return address was not on this site and was ignored."))
-        mutable = request.POST.copy()
-        mutable["next"] = "/"
-        request.POST = mutable
+    ):
+        if next_url:
+            with translation.override(
+                code if code in LANGUAGE_CODES else settings.LANGUAGE_CODE
+            ):
+                messages.warning(
+                    request,
+                    _("The return address was not on this site and was ignored."),
+                )
         next_url = "/"
-    # Django resolves ``next`` in the active language, which for this unprefixed URL is
-    # always the default one; resolve it in the language of its own prefix instead, so
+    # Messages are read on the page we return to, so they speak its language; and
+    # Django resolves ``next`` in the active language, which for this unprefixed URL
+    # is always the default one: use the language of ``next``'s own prefix instead, so
     # that /en/x/ switched to zh-hans becomes /x/.
-    with translation.override(translation.get_language_from_path(next_url) or settings.LANGUAGE_CODE):
+    next_language = (
+        translation.get_language_from_path(next_url) or settings.LANGUAGE_CODE
+    )
+    with translation.override(next_language):
+        if code not in LANGUAGE_CODES:
+            messages.error(
+                request,
+                _("Unknown language “%(code)s”. Choose one of: %(choices)s.")
+                % {"code": code[:20], "choices": ", ".join(sorted(LANGUAGE_CODES))},
+            )
+            return HttpResponseRedirect(next_url)
+        mutable = request.POST.copy()
+        mutable["next"] = next_url
+        request.POST = mutable
         return django_set_language(request)
 
 
@@ -55,4 +65,6 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     # No context processors: whatever failed may fail again while rendering.
     template = loader.get_template("500.html")
-    return HttpResponse(template.render({"LANGUAGE_CODE": settings.LANGUAGE_CODE}), status=500)
+    return HttpResponse(
+        template.render({"LANGUAGE_CODE": settings.LANGUAGE_CODE}), status=500
+    )

@@ -17,20 +17,31 @@ from tests.factories.accounts import PASSWORD
 
 
 def _staff(kind=OrganizationKind.LENDER, role=Role.ADMIN) -> User:
-    membership = MembershipFactory(organization=OrganizationFactory(kind=kind), role=role)
+    membership = MembershipFactory(
+        organization=OrganizationFactory(kind=kind), role=role
+    )
     return membership.user
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/portal/bank/", "/portal/", "/admin/", "/en/portal/bank/", "/accounts/password/change/"],
+    [
+        "/portal/bank/",
+        "/portal/",
+        "/admin/",
+        "/en/portal/bank/",
+        "/accounts/password/change/",
+    ],
 )
 def test_bank_staff_without_mfa_are_redirected_to_totp_setup(client, db, path):
     user = _staff()
     client.force_login(user)
     response = client.get(path)
     assert response.status_code == 302
-    assert response["Location"] in {reverse("mfa_activate_totp"), "/en/accounts/2fa/totp/activate/"}
+    assert response["Location"] in {
+        reverse("mfa_activate_totp"),
+        "/en/accounts/2fa/totp/activate/",
+    }
 
 
 def test_totp_setup_page_itself_is_reachable_without_mfa(client, db):
@@ -70,7 +81,9 @@ def test_a_reused_totp_code_is_rejected(client, db):
 def test_sixth_wrong_password_within_five_minutes_is_refused(client, db, login_path):
     user = UserFactory()
     for _attempt in range(5):
-        response = client.post(login_path, {"login": user.email, "password": "wrong-password-1"})
+        response = client.post(
+            login_path, {"login": user.email, "password": "wrong-password-1"}
+        )
         assert response.status_code == 200
         assert response.context["form"].errors["__all__"] == [
             "您提供的电子邮件地址和/或密码不正确。"
@@ -79,16 +92,22 @@ def test_sixth_wrong_password_within_five_minutes_is_refused(client, db, login_p
     response = client.post(login_path, {"login": user.email, "password": PASSWORD})
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
-    assert response.context["form"].errors["__all__"] == ["登录失败次数过多，请稍后重试。"]
+    assert response.context["form"].errors["__all__"] == [
+        "登录失败次数过多，请稍后重试。"
+    ]
 
 
 def test_failures_on_the_site_login_also_lock_the_admin_login(client, db):
     user = UserFactory()
     for _attempt in range(5):
-        client.post("/accounts/login/", {"login": user.email, "password": "wrong-password-1"})
+        client.post(
+            "/accounts/login/", {"login": user.email, "password": "wrong-password-1"}
+        )
     response = client.post("/admin/login/", {"login": user.email, "password": PASSWORD})
     assert "_auth_user_id" not in client.session
-    assert response.context["form"].errors["__all__"] == ["登录失败次数过多，请稍后重试。"]
+    assert response.context["form"].errors["__all__"] == [
+        "登录失败次数过多，请稍后重试。"
+    ]
 
 
 def test_admin_login_page_is_the_allauth_login(client, db):
@@ -107,9 +126,12 @@ def test_admin_login_page_is_the_allauth_login(client, db):
         ("weak@example.com", "12345678901", "password1"),
     ],
 )
-def test_signup_rejects_bad_input_and_creates_nothing(client, db, email, password, field):
+def test_signup_rejects_bad_input_and_creates_nothing(
+    client, db, email, password, field
+):
     response = client.post(
-        "/en/accounts/signup/", {"email": email, "password1": password, "password2": password}
+        "/en/accounts/signup/",
+        {"email": email, "password1": password, "password2": password},
     )
     assert response.status_code == 200
     assert response.context["form"].errors[field]
@@ -129,7 +151,13 @@ def test_signup_with_mismatched_passwords_creates_nothing(client, db):
 
 @pytest.mark.parametrize(
     "next_url",
-    ["https://evil.example/", "//evil.example/steal", "javascript:alert(1)", "\\\\evil.example", "%0d%0a"],
+    [
+        "https://evil.example/",
+        "//evil.example/steal",
+        "javascript:alert(1)",
+        "\\\\evil.example",
+        "%0d%0a",
+    ],
 )
 def test_login_refuses_open_redirects(client, db, next_url):
     user = UserFactory()
@@ -164,8 +192,14 @@ def test_invitation_by_non_manager_is_refused_and_nothing_changes(client, db):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"email": "not-an-email", "role": Role.REVIEWER}, "Email address: Enter a valid email address."),
-        ({"email": "x@example.com", "role": Role.OWNER}, "Role: Select a valid choice. owner is not one of the available choices."),
+        (
+            {"email": "not-an-email", "role": Role.REVIEWER},
+            "Email address: Enter a valid email address.",
+        ),
+        (
+            {"email": "x@example.com", "role": Role.OWNER},
+            "Role: Select a valid choice. owner is not one of the available choices.",
+        ),
     ],
 )
 def test_invitation_with_bad_input_says_which_field(client, db, data, message):
@@ -174,13 +208,17 @@ def test_invitation_with_bad_input_says_which_field(client, db, data, message):
     client.force_login(admin)
     organization = admin.memberships.get().organization
     response = client.post(
-        "/en" + reverse("accounts:invitation_create", args=[organization.pk]), data, follow=True
+        "/en" + reverse("accounts:invitation_create", args=[organization.pk]),
+        data,
+        follow=True,
     )
     assert message in [str(m) for m in response.context["messages"]]
     assert Invitation.objects.count() == 0
 
 
-def test_duplicate_invitation_is_refused(client, db, django_capture_on_commit_callbacks):
+def test_duplicate_invitation_is_refused(
+    client, db, django_capture_on_commit_callbacks
+):
     admin = _staff(role=Role.ADMIN)
     activate_totp(admin)
     client.force_login(admin)
@@ -188,7 +226,9 @@ def test_duplicate_invitation_is_refused(client, db, django_capture_on_commit_ca
     url = "/en" + reverse("accounts:invitation_create", args=[organization.pk])
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"email": "new@example.com", "role": Role.REVIEWER})
-    response = client.post(url, {"email": "NEW@example.com", "role": Role.ADMIN}, follow=True)
+    response = client.post(
+        url, {"email": "NEW@example.com", "role": Role.ADMIN}, follow=True
+    )
     assert "An invitation for new@example.com is already pending." in [
         str(m) for m in response.context["messages"]
     ]

@@ -28,14 +28,18 @@ def _signup_and_verify(client, email: str) -> User:
     assert not EmailAddress.objects.get(user=user).verified
     verification = [m for m in mail.outbox if email in m.to][-1]
     path = CONFIRM_LINK.search(verification.body).group(1)
-    assert client.get(path).status_code == 200  # a confirmation page, not a GET side effect
+    assert (
+        client.get(path).status_code == 200
+    )  # a confirmation page, not a GET side effect
     assert client.post(path).status_code == 302
     assert EmailAddress.objects.get(user=user).verified
     return user
 
 
 def _login(client, email: str, password: str = PASSWORD, path: str | None = None):
-    return client.post(path or reverse("account_login"), {"login": email, "password": password})
+    return client.post(
+        path or reverse("account_login"), {"login": email, "password": password}
+    )
 
 
 ROLE_CASES = [
@@ -128,7 +132,9 @@ def test_expired_invitation_is_not_accepted(client, db):
     organization = OrganizationFactory(kind=OrganizationKind.LENDER)
     user = UserFactory()
     Invitation.objects.create(
-        organization=organization, email=user.email, role=Role.ADMIN,
+        organization=organization,
+        email=user.email,
+        role=Role.ADMIN,
         expires_at=timezone.now() - timedelta(seconds=1),
     )
     _login(client, user.email)

@@ -30,8 +30,12 @@ def _broker_reachable(url: str) -> bool:
 @pytest.fixture
 def celery_worker_process():
     broker = os.environ.get("CELERY_BROKER_URL", "")
-    require_service(bool(broker), "CELERY_BROKER_URL is not set: no broker to test against")
-    require_service(_broker_reachable(broker), f"the broker at {broker} does not answer")
+    require_service(
+        bool(broker), "CELERY_BROKER_URL is not set: no broker to test against"
+    )
+    require_service(
+        _broker_reachable(broker), f"the broker at {broker} does not answer"
+    )
     require_service(
         bool(settings.CELERY_RESULT_BACKEND), "no result backend (set REDIS_URL)"
     )
@@ -39,12 +43,29 @@ def celery_worker_process():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     worker = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--pool", "solo", "--queues", queue, "--hostname", f"{queue}@%h",
-            "--without-heartbeat", "--without-gossip", "--without-mingle",
-            "--loglevel", "WARNING",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--queues",
+            queue,
+            "--hostname",
+            f"{queue}@%h",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
         ],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     previous_eager = app.conf.task_always_eager
     app.conf.task_always_eager = False

@@ -26,7 +26,9 @@ def test_healthz_is_503_with_retry_after_when_the_database_is_unreachable(
     settings_dict = connections.settings["default"]
     if settings_dict["ENGINE"].endswith("sqlite3"):
         monkeypatch.setitem(settings_dict, "NAME", "/nonexistent-dir/xyd/db.sqlite3")
-        monkeypatch.setitem(settings_dict, "TEST", {**settings_dict["TEST"], "NAME": None})
+        monkeypatch.setitem(
+            settings_dict, "TEST", {**settings_dict["TEST"], "NAME": None}
+        )
     else:
         # A port nothing listens on: the connection is refused, as when PostgreSQL is down.
         monkeypatch.setitem(settings_dict, "HOST", "127.0.0.1")
@@ -43,7 +45,9 @@ def test_healthz_is_503_with_retry_after_when_the_database_is_unreachable(
     assert body["checks"]["cache"] == {"status": "ok"}
 
 
-def test_healthz_answers_503_before_a_hung_database_returns(client, monkeypatch, settings):
+def test_healthz_answers_503_before_a_hung_database_returns(
+    client, monkeypatch, settings
+):
     """A database that never answers must not hang the probe: the deadline wins."""
     settings.HEALTHCHECK_TIMEOUT_SECONDS = 0.2
     released = threading.Event()

@@ -40,11 +40,15 @@ def test_every_page_has_the_language_switcher(client, db):
 
 
 def test_switcher_moves_to_the_same_page_in_english_and_back(client, db):
-    response = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    response = client.post(
+        "/i18n/setlang/", {"language": "en", "next": "/accounts/login/"}
+    )
     assert response.status_code == 302
     assert response["Location"] == "/en/accounts/login/"
     assert response.cookies["django_language"].value == "en"
-    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/en/accounts/login/"})
+    response = client.post(
+        "/i18n/setlang/", {"language": "zh-hans", "next": "/en/accounts/login/"}
+    )
     assert response["Location"] == "/accounts/login/"
     assert response.cookies["django_language"].value == "zh-hans"
 
@@ -62,7 +66,9 @@ def test_unknown_language_code_is_refused_with_a_message_and_no_cookie(db):
     assert messages == ["Unknown language “xx-evil”. Choose one of: en, zh-hans."]
 
 
-@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"]
+)
 def test_language_switch_refuses_open_redirects(client, db, next_url):
     response = client.post("/i18n/setlang/", {"language": "en", "next": next_url})
     assert response.status_code == 302
@@ -113,7 +119,46 @@ def test_seed_demo_is_idempotent(db):
     from cms.models import HomePage
 
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    counts = (User.objects.count(), Organization.objects.count(), Membership.objects.count(), HomePage.objects.count())
+    counts = (
+        User.objects.count(),
+        Organization.objects.count(),
+        Membership.objects.count(),
+        HomePage.objects.count(),
+    )
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert (User.objects.count(), Organization.objects.count(), Membership.objects.count(), HomePage.objects.count()) == counts
+    assert (
+        User.objects.count(),
+        Organization.objects.count(),
+        Membership.objects.count(),
+        HomePage.objects.count(),
+    ) == counts
     assert counts == (7, 4, 7, 2)
+
+
+def test_chinese_catalogue_is_complete():
+    """Every project string has a zh-hans translation that gettext will use."""
+    from pathlib import Path
+
+    po = Path(__file__).resolve().parents[2] / "locale/zh_Hans/LC_MESSAGES/django.po"
+    entries, current = [], {}
+    for line in [*po.read_text(encoding="utf-8").splitlines(), ""]:
+        if not line.strip():
+            if current:
+                entries.append(current)
+            current = {}
+        elif line.startswith("#,"):
+            current["flags"] = line
+        elif line.startswith(("msgid ", "msgstr ", "msgstr[0] ")):
+            key, _, value = line.partition(" ")
+            current[key] = value.strip('"')
+            current["_last"] = key
+        elif line.startswith('"') and "_last" in current:
+            current[current["_last"]] += line.strip('"')
+    messages = [e for e in entries if e.get("msgid")]
+    assert len(messages) > 100
+    untranslated = [
+        e["msgid"] for e in messages if not (e.get("msgstr") or e.get("msgstr[0]"))
+    ]
+    fuzzy = [e["msgid"] for e in messages if "fuzzy" in e.get("flags", "")]
+    assert untranslated == []
+    assert fuzzy == []
