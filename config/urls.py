@@ -10,6 +10,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from config import health, views
+from creditdata import views as creditdata_views
 
 handler404 = "config.views.page_not_found"
 handler500 = "config.views.server_error"
@@ -25,11 +26,15 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("webhooks/provider/", creditdata_views.provider_webhook, name="provider_webhook"),
+    # SANDBOX_URLS_PENDING path("sandbox/provider/", include("creditdata.sandbox_urls")),
 ]
 
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("portal/", include("accounts.urls")),
+    path("portal/", include("creditdata.urls")),
+    path("portal/enterprise/", include("borrowers.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

@@ -66,6 +66,7 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -259,6 +260,22 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Public credit data provider ---------------------------------------------------------
+# ``sandbox://`` routes the client to the in-process sandbox provider (the embedded
+# default); a real node is an https:// URL with its own key.
+CREDIT_PROVIDER_URL = env("CREDIT_PROVIDER_URL", default="sandbox://provider/v1")
+CREDIT_PROVIDER_API_KEY = env("CREDIT_PROVIDER_API_KEY", default="sk_sandbox_public_demo_key")
+CREDIT_PROVIDER_NAME = env("CREDIT_PROVIDER_NAME", default="sandbox")
+CREDIT_PROVIDER_CONNECT_TIMEOUT = env.float("CREDIT_PROVIDER_CONNECT_TIMEOUT", default=3.05)
+CREDIT_PROVIDER_READ_TIMEOUT = env.float("CREDIT_PROVIDER_READ_TIMEOUT", default=10.0)
+CREDIT_PROVIDER_MAX_RETRIES = env.int("CREDIT_PROVIDER_MAX_RETRIES", default=3)
+# Secret the provider signs its webhooks with; the sandbox uses the same default.
+CREDIT_PROVIDER_WEBHOOK_SECRET = env(
+    "CREDIT_PROVIDER_WEBHOOK_SECRET", default="whsec_sandbox_public_demo_secret"
+)
+# Whether this deployment serves the sandbox provider API under /sandbox/provider/v1/.
+CREDIT_SANDBOX_ENABLED = env.bool("CREDIT_SANDBOX_ENABLED", default=True)
 
 # --- Health ---------------------------------------------------------------------------
 HEALTHCHECK_TIMEOUT_SECONDS = env.float("HEALTHCHECK_TIMEOUT_SECONDS", default=1.5)

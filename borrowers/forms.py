@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organization, OrganizationKind
+from borrowers.models import MAX_CONSENT_MONTHS, ConsentPurpose
+from borrowers.uscc import normalize_uscc, validate_uscc
+from creditdata.categories import DISTRICTS, INDUSTRIES, Category
+
+
+class EnterpriseRegistrationForm(forms.Form):
+    uscc = forms.CharField(
+        label=_("Unified Social Credit Code"),
+        max_length=40,
+        help_text=_("18 characters, as on the business licence."),
+    )
+    name = forms.CharField(label=_("Registered name"), max_length=200)
+    legal_representative = forms.CharField(label=_("Legal representative"), max_length=100)
+    registered_capital = forms.DecimalField(
+        label=_("Registered capital (CNY)"),
+        max_digits=16,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+    )
+    founded_on = forms.DateField(
+        label=_("Founded on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    industry = forms.ChoiceField(label=_("Industry"), choices=list(INDUSTRIES.items()))
+    district = forms.ChoiceField(label=_("District"), choices=list(DISTRICTS.items()))
+    employees = forms.IntegerField(label=_("Employees"), min_value=0, max_value=1_000_000)
+
+    def clean_uscc(self) -> str:
+        code = normalize_uscc(self.cleaned_data["uscc"])
+        validate_uscc(code)
+        return code
+
+    def clean_founded_on(self):
+        founded_on = self.cleaned_data["founded_on"]
+        if founded_on > timezone.localdate():
+            raise ValidationError(_("The founding date is in the future."))
+        return founded_on
+
+
+class ConsentForm(forms.Form):
+    grantee = forms.ModelChoiceField(
+        label=_("Grantee"),
+        queryset=Organization.objects.none(),
+        empty_label=None,
+    )
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=ConsentPurpose.choices)
+    categories = forms.MultipleChoiceField(
+        label=_("Data categories"),
+        choices=Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one data category.")},
+    )
+    months = forms.IntegerField(
+        label=_("Valid for (months)"), min_value=1, max_value=MAX_CONSENT_MONTHS, initial=12
+    )
+    retention_days = forms.IntegerField(
+        label=_("Retention after the consent ends (days)"),
+        min_value=0,
+        max_value=5 * 365,
+        initial=180,
+    )
+    notice_sha256 = forms.CharField(required=False, widget=forms.HiddenInput)
+    agree = forms.BooleanField(
+        label=_("I have read the notice above and grant this authorization."),
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["grantee"].queryset = Organization.objects.filter(
+            kind__in=[OrganizationKind.PLATFORM, OrganizationKind.LENDER], is_active=True
+        ).order_by("-kind", "name")
+        self.fields["categories"].initial = list(Category.values)

@@ -1,0 +1,38 @@
+"""Background jobs of the borrowers app. Each takes primary keys and calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+from accounts.models import MANAGING_ROLES
+from borrowers.models import CreditAuthorization
+
+
+@shared_task(name="borrowers.tasks.notify_grantee_of_revocation", acks_late=True, max_retries=5)
+def notify_grantee_of_revocation(authorization_pk: int) -> int:
+    """Tell the grantee's managers that a consent was revoked; returns emails sent."""
+    authorization = (
+        CreditAuthorization.objects.select_related("enterprise", "grantee")
+        .filter(pk=authorization_pk, revoked_at__isnull=False)
+        .first()
+    )
+    if authorization is None:
+        return 0
+    recipients = sorted(
+        authorization.grantee.memberships.filter(role__in=MANAGING_ROLES).values_list(
+            "user__email", flat=True
+        )
+    )
+    if not recipients:
+        return 0
+    context = {"authorization": authorization}
+    send_mail(
+        subject=render_to_string("borrowers/email/revocation_subject.txt", context).strip(),
+        message=render_to_string("borrowers/email/revocation_message.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=recipients,
+    )
+    return len(recipients)

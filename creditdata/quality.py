@@ -1,0 +1,143 @@
+"""Data-quality rules run on an enterprise's stored records of one category.
+
+Each rule looks at the parsed records (dicts of Python values, as ``parse_record``
+returns them, plus ``source_id``) and yields findings. The rules catch what a scorer
+must not silently trust: holes in monthly series, negative amounts, dates in the
+future, the same penalty decision published twice, repairs dated before the penalty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from creditdata.categories import MONTHLY_CATEGORIES, RECORD_FIELDS, Category
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str  # "warning" or "error"
+    message: str
+    source_ids: tuple[str, ...]
+
+
+def _month_index(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _month_label(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def missing_months(category: str, records: list[dict]) -> Iterator[Finding]:
+    """A monthly series with a hole between its first and last month."""
+    if category not in MONTHLY_CATEGORIES:
+        return
+    series: dict[str, set[int]] = defaultdict(set)
+    for record in records:
+        key = record.get("utility") or ""  # utilities: one series per utility type
+        series[key].add(_month_index(record["period"]))
+    for key, months in sorted(series.items()):
+        if len(months) < 2:
+            continue
+        gaps = sorted(set(range(min(months), max(months) + 1)) - months)
+        if gaps:
+            shown = ", ".join(_month_label(m) for m in gaps[:6])
+            more = f" (+{len(gaps) - 6} more)" if len(gaps) > 6 else ""
+            label = f"{key}: " if key else ""
+            yield Finding(
+                "missing_months",
+                "warning",
+                f"{label}{len(gaps)} missing month(s): {shown}{more}",
+                (),
+            )
+
+
+def negative_amounts(category: str, records: list[dict]) -> Iterator[Finding]:
+    fields = [s.name for s in RECORD_FIELDS[category] if s.kind in ("decimal", "int")]
+    for record in records:
+        for name in fields:
+            value = record.get(name)
+            if value is not None and Decimal(value) < 0:
+                yield Finding(
+                    "negative_amount",
+                    "error",
+                    f"{name} is negative ({value})",
+                    (record["source_id"],),
+                )
+
+
+def future_dates(
+    category: str, records: list[dict], today: dt.date
+) -> Iterator[Finding]:
+    fields = [s.name for s in RECORD_FIELDS[category] if s.kind in ("date", "month")]
+    for record in records:
+        for name in fields:
+            value = record.get(name)
+            if value is None:
+                continue
+            is_month = name == "period"
+            if (is_month and _month_index(value) > _month_index(today)) or (
+                not is_month and value > today
+            ):
+                yield Finding(
+                    "future_date",
+                    "error",
+                    f"{name} {value.isoformat()} is in the future",
+                    (record["source_id"],),
+                )
+
+
+def duplicate_decision_numbers(category: str, records: list[dict]) -> Iterator[Finding]:
+    if category != Category.ADMINISTRATIVE:
+        return
+    by_number: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        by_number[record["decision_number"]].append(record["source_id"])
+    for number, source_ids in sorted(by_number.items()):
+        if len(source_ids) > 1:
+            yield Finding(
+                "duplicate_decision_number",
+                "error",
+                f"decision number {number} appears in {len(source_ids)} records",
+                tuple(sorted(source_ids)),
+            )
+
+
+def repaired_before_decided(category: str, records: list[dict]) -> Iterator[Finding]:
+    if category != Category.ADMINISTRATIVE:
+        return
+    for record in records:
+        repaired_on, decided_on = record.get("repaired_on"), record["decided_on"]
+        if repaired_on is not None and repaired_on < decided_on:
+            yield Finding(
+                "repaired_before_decided",
+                "error",
+                f"repaired on {repaired_on} before the decision of {decided_on}",
+                (record["source_id"],),
+            )
+        if record.get("repaired") and repaired_on is None:
+            yield Finding(
+                "repaired_without_date",
+                "warning",
+                "marked repaired without a repair date",
+                (record["source_id"],),
+            )
+
+
+def check_records(
+    category: str, records: Iterable[dict], *, today: dt.date
+) -> list[Finding]:
+    """All findings for one enterprise's records of ``category``."""
+    rows = list(records)
+    findings: list[Finding] = []
+    findings.extend(missing_months(category, rows))
+    findings.extend(negative_amounts(category, rows))
+    findings.extend(future_dates(category, rows, today))
+    findings.extend(duplicate_decision_numbers(category, rows))
+    findings.extend(repaired_before_decided(category, rows))
+    return findings

@@ -1,0 +1,30 @@
+"""The sandbox provider API over HTTP, for tools and people outside the process.
+
+A thin Django wrapper around ``sandbox.handle``: the behaviour lives there so that the
+in-process transport adapter and this view can never disagree. It is served only where
+``CREDIT_SANDBOX_ENABLED`` is true; elsewhere the URLs are a plain 404, so a production
+deployment does not reveal that a sandbox exists.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from creditdata.sandbox import handle
+
+
+@csrf_exempt  # an API authenticated by its bearer key, called by servers, not browsers
+def sandbox_api(request: HttpRequest, path: str) -> HttpResponse:
+    """Answer ``/v1<path>`` with the sandbox provider (404 when it is disabled)."""
+    if not getattr(settings, "CREDIT_SANDBOX_ENABLED", False):
+        raise Http404("The sandbox provider is not enabled on this deployment")
+    answer = handle(
+        request.method or "GET",
+        path,
+        {name: request.GET[name] for name in request.GET},
+        dict(request.headers),
+        request.body,
+    )
+    return HttpResponse(answer.body, status=answer.status, headers=answer.headers)

@@ -1,0 +1,103 @@
+"""Reads of stored public credit records.
+
+Every read of an enterprise's records by someone outside the enterprise goes through
+``records_read``: it checks the consent at that moment and appends exactly one row to
+the enterprise's access log. Members of the enterprise read their own data unlogged.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Max, QuerySet
+
+from accounts.models import Organization, User
+from borrowers import selectors as borrower_selectors
+from borrowers import services as borrower_services
+from borrowers.exceptions import ConsentRequired
+from borrowers.models import Enterprise
+from creditdata.categories import Category
+from creditdata.models import (
+    RECORD_MODELS,
+    DataQualityFinding,
+    IngestionRun,
+    PublicCreditRecord,
+)
+
+
+def records_read(
+    *,
+    enterprise: Enterprise,
+    category: str,
+    user: User | None,
+    organization: Organization | None,
+    purpose: str | None,
+    channel: str,
+    request_id: str,
+) -> QuerySet[PublicCreditRecord]:
+    """The enterprise's records of ``category``, if the reader may see them now."""
+    if category not in RECORD_MODELS:
+        raise ConsentRequired(f"Unknown category {category!r}.")
+    queryset = RECORD_MODELS[category].objects.filter(enterprise=enterprise)
+    if borrower_selectors.user_is_enterprise_member(user=user, enterprise=enterprise):
+        return queryset
+    if organization is None:
+        raise ConsentRequired("No organization to read on behalf of.")
+    authorization = borrower_selectors.authorization_for_read(
+        enterprise=enterprise, organization=organization, category=category, purpose=purpose
+    )
+    if authorization is None:
+        raise ConsentRequired(
+            f"{organization.name} has no consent in force for {category} of {enterprise.uscc}."
+        )
+    borrower_services.access_log_record(
+        enterprise=enterprise,
+        authorization=authorization,
+        organization=organization,
+        category=category,
+        channel=channel,
+        request_id=request_id,
+        actor=user,
+    )
+    return queryset
+
+
+def enterprise_data_overview(*, enterprise: Enterprise) -> list[dict]:
+    """Per category: how many records are stored and when they were last fetched."""
+    overview = []
+    for category in Category:
+        stats = RECORD_MODELS[category].objects.filter(enterprise=enterprise).aggregate(
+            count=Count("pk"), fetched=Max("fetched_at")
+        )
+        overview.append(
+            {
+                "category": category.value,
+                "label": category.label,
+                "count": stats["count"],
+                "fetched_at": stats["fetched"],
+            }
+        )
+    return overview
+
+
+def enterprise_runs(*, enterprise: Enterprise) -> QuerySet[IngestionRun]:
+    return IngestionRun.objects.filter(enterprise=enterprise).select_related("requested_by")
+
+
+def data_quality_findings(
+    *, rule: str | None = None, category: str | None = None
+) -> QuerySet[DataQualityFinding]:
+    queryset = DataQualityFinding.objects.select_related("enterprise").order_by(
+        "-created_at", "enterprise__name", "category"
+    )
+    if rule:
+        queryset = queryset.filter(rule=rule)
+    if category:
+        queryset = queryset.filter(category=category)
+    return queryset
+
+
+def data_quality_summary() -> list[dict]:
+    return list(
+        DataQualityFinding.objects.values("rule", "severity")
+        .annotate(total=Count("pk"), enterprises=Count("enterprise", distinct=True))
+        .order_by("rule")
+    )

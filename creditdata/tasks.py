@@ -1,0 +1,21 @@
+"""Background jobs of the creditdata app. Each takes primary keys and calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from creditdata import services
+
+
+@shared_task(
+    name="creditdata.tasks.ingest_run",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=10 * 60,
+    time_limit=12 * 60,
+)
+def ingest_run(run_pk: int) -> str | None:
+    """Pull one enterprise's consented categories. Idempotent: a finished run is skipped,
+    a redelivered one starts again and upserts the same rows."""
+    run = services.ingestion_execute(run_pk=run_pk)
+    return None if run is None else run.status
