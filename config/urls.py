@@ -27,7 +27,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("webhooks/provider/", creditdata_views.provider_webhook, name="provider_webhook"),
-    # SANDBOX_URLS_PENDING path("sandbox/provider/", include("creditdata.sandbox_urls")),
+    path("sandbox/provider/", include("creditdata.sandbox_urls")),
 ]
 
 urlpatterns += i18n_patterns(

@@ -27,4 +27,8 @@ def sandbox_api(request: HttpRequest, path: str) -> HttpResponse:
         dict(request.headers),
         request.body,
     )
+    # The sandbox stands in for another server, so its request id is this request's
+    # id: config.middleware.RequestIdMiddleware writes request.request_id into the
+    # X-Request-Id response header and would otherwise replace the provider's own.
+    request.request_id = answer.headers["X-Request-Id"]  # type: ignore[attr-defined]
     return HttpResponse(answer.body, status=answer.status, headers=answer.headers)

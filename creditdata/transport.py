@@ -5,24 +5,34 @@ unchanged — same session, same headers, retries and response parsing — but n
 is opened: ``session.mount("sandbox://", SandboxAdapter())`` hands every request to
 ``sandbox.handle``. An embedded deployment, a laptop and the test suite therefore
 exercise the real client code path against the sandbox without a server running.
+
+**Use ``SandboxSession`` rather than a bare mount when passing ``params=``.** Requests
+only builds query strings for ``http(s)://`` URLs: for any other scheme it leaves the
+URL untouched and silently drops ``params`` (psf/requests#3735, by design), before any
+adapter sees the request. A bare mount then loses ``limit`` and ``cursor``, and
+pagination never advances. ``SandboxSession`` mounts the adapter *and* appends
+``params`` to ``sandbox://`` URLs itself.
 """
 
 from __future__ import annotations
 
+import copy
 import http
 import io
 import time
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from requests import PreparedRequest, Response
+from requests import PreparedRequest, Request, Response, Session
 from requests.adapters import BaseAdapter
+from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 
 from creditdata import sandbox
 
+SCHEME = "sandbox://"
 API_PREFIX = "/v1"
 
 
@@ -58,6 +68,8 @@ class SandboxAdapter(BaseAdapter):
 
     The host part is ignored. Timeouts, TLS and proxies do not apply in-process and
     are accepted and ignored, so callers pass exactly what they pass to a real node.
+    Query parameters must be in the URL by the time a request gets here (see
+    ``SandboxSession``).
     """
 
     def send(
@@ -104,3 +116,48 @@ class SandboxAdapter(BaseAdapter):
 
     def close(self) -> None:
         """Nothing to release: no connections are ever opened."""
+
+
+def _query_pairs(params: Any) -> list[tuple[str, str]]:
+    """``params`` as requests accepts them (mapping or pairs, list values, ``None``
+    meaning "leave out") flattened to string pairs."""
+    items = params.items() if isinstance(params, Mapping) else params
+    pairs: list[tuple[str, str]] = []
+    for key, value in items:
+        values = value if isinstance(value, list | tuple) else [value]
+        for item in values:
+            if item is None:
+                continue
+            if isinstance(item, bytes):
+                item = item.decode("utf-8")
+            pairs.append((str(key), str(item)))
+    return pairs
+
+
+class SandboxSession(Session):
+    """A ``requests.Session`` with the sandbox mounted and ``params=`` honoured.
+
+    Pass it wherever a session is injected (``ProviderClient(..., session=...)``) when
+    the provider URL is ``sandbox://``; ``http(s)://`` URLs behave exactly as in a
+    plain session.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mount(SCHEME, SandboxAdapter())
+
+    def prepare_request(self, request: Request) -> PreparedRequest:
+        """Move ``params`` into a ``sandbox://`` URL, since requests will not."""
+        url = request.url if isinstance(request.url, str) else ""
+        if url.lower().startswith(SCHEME):
+            params = merge_setting(request.params, self.params)
+            pairs = _query_pairs(params) if params else []
+            if pairs:
+                request = copy.copy(request)
+                base, _, fragment = url.partition("#")
+                separator = "&" if "?" in base else "?"
+                request.url = base + separator + urlencode(pairs)
+                if fragment:
+                    request.url += "#" + fragment
+                request.params = {}
+        return super().prepare_request(request)

@@ -7,6 +7,7 @@ messages or 4xx answers.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 import logging
 
 from django.conf import settings
@@ -373,7 +374,7 @@ def provider_webhook(request: HttpRequest) -> HttpResponse:
                 event_id=str(event_id)[:100],
                 event_type=event_type,
                 payload=event,
-                signed_at=timezone.datetime.fromtimestamp(timestamp, tz=timezone.UTC),
+                signed_at=datetime.fromtimestamp(timestamp, tz=UTC),
             )
             enterprise = Enterprise.objects.filter(uscc=uscc).first()
             started = 0

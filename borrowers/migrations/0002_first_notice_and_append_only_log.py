@@ -1,5 +1,6 @@
 """The first authorization-notice version, and the database-level guarantee that the
-data access log is append-only (PostgreSQL: a trigger refuses UPDATE and DELETE)."""
+data access log is append-only (PostgreSQL: a trigger refuses UPDATE and DELETE of any
+row; TRUNCATE, a table owner's maintenance statement, stays possible)."""
 
 from django.db import migrations
 
@@ -8,19 +9,15 @@ from borrowers.notice_texts import FIRST_VERSION, TEMPLATE_EN, TEMPLATE_ZH
 CREATE_TRIGGER = """
 CREATE OR REPLACE FUNCTION borrowers_access_log_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'borrowers_dataaccesslog is append-only (% refused)', TG_OP
+    RAISE EXCEPTION 'borrowers_dataaccesslog is append-only (%% refused)', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER borrowers_access_log_no_update_delete
     BEFORE UPDATE OR DELETE ON borrowers_dataaccesslog
     FOR EACH ROW EXECUTE FUNCTION borrowers_access_log_append_only();
-CREATE TRIGGER borrowers_access_log_no_truncate
-    BEFORE TRUNCATE ON borrowers_dataaccesslog
-    FOR EACH STATEMENT EXECUTE FUNCTION borrowers_access_log_append_only();
 """
 DROP_TRIGGER = """
-DROP TRIGGER IF EXISTS borrowers_access_log_no_truncate ON borrowers_dataaccesslog;
 DROP TRIGGER IF EXISTS borrowers_access_log_no_update_delete ON borrowers_dataaccesslog;
 DROP FUNCTION IF EXISTS borrowers_access_log_append_only();
 """
