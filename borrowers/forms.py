@@ -20,7 +20,9 @@ class EnterpriseRegistrationForm(forms.Form):
         help_text=_("18 characters, as on the business licence."),
     )
     name = forms.CharField(label=_("Registered name"), max_length=200)
-    legal_representative = forms.CharField(label=_("Legal representative"), max_length=100)
+    legal_representative = forms.CharField(
+        label=_("Legal representative"), max_length=100
+    )
     registered_capital = forms.DecimalField(
         label=_("Registered capital (CNY)"),
         max_digits=16,
@@ -32,7 +34,9 @@ class EnterpriseRegistrationForm(forms.Form):
     )
     industry = forms.ChoiceField(label=_("Industry"), choices=list(INDUSTRIES.items()))
     district = forms.ChoiceField(label=_("District"), choices=list(DISTRICTS.items()))
-    employees = forms.IntegerField(label=_("Employees"), min_value=0, max_value=1_000_000)
+    employees = forms.IntegerField(
+        label=_("Employees"), min_value=0, max_value=1_000_000
+    )
 
     def clean_uscc(self) -> str:
         code = normalize_uscc(self.cleaned_data["uscc"])
@@ -60,7 +64,10 @@ class ConsentForm(forms.Form):
         error_messages={"required": _("Choose at least one data category.")},
     )
     months = forms.IntegerField(
-        label=_("Valid for (months)"), min_value=1, max_value=MAX_CONSENT_MONTHS, initial=12
+        label=_("Valid for (months)"),
+        min_value=1,
+        max_value=MAX_CONSENT_MONTHS,
+        initial=12,
     )
     retention_days = forms.IntegerField(
         label=_("Retention after the consent ends (days)"),
@@ -77,6 +84,7 @@ class ConsentForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["grantee"].queryset = Organization.objects.filter(
-            kind__in=[OrganizationKind.PLATFORM, OrganizationKind.LENDER], is_active=True
+            kind__in=[OrganizationKind.PLATFORM, OrganizationKind.LENDER],
+            is_active=True,
         ).order_by("-kind", "name")
         self.fields["categories"].initial = list(Category.values)

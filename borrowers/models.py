@@ -52,12 +52,18 @@ class Enterprise(TimeStampedModel):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
-    currency = models.CharField(_("currency"), max_length=3, default="CNY", editable=False)
+    currency = models.CharField(
+        _("currency"), max_length=3, default="CNY", editable=False
+    )
     founded_on = models.DateField(_("founded on"))
     industry = models.CharField(
-        _("industry (GB/T 4754 section)"), max_length=1, choices=list(INDUSTRIES.items())
+        _("industry (GB/T 4754 section)"),
+        max_length=1,
+        choices=list(INDUSTRIES.items()),
     )
-    district = models.CharField(_("district"), max_length=6, choices=list(DISTRICTS.items()))
+    district = models.CharField(
+        _("district"), max_length=6, choices=list(DISTRICTS.items())
+    )
     employees = models.PositiveIntegerField(
         _("employees"), validators=[MaxValueValidator(1_000_000)]
     )
@@ -85,7 +91,9 @@ class Enterprise(TimeStampedModel):
 
     def clean(self) -> None:
         if self.founded_on and self.founded_on > timezone.localdate():
-            raise ValidationError({"founded_on": _("The founding date is in the future.")})
+            raise ValidationError(
+                {"founded_on": _("The founding date is in the future.")}
+            )
 
 
 class ConsentPurpose(models.TextChoices):
@@ -123,7 +131,9 @@ class CreditAuthorization(TimeStampedModel):
     fingerprint, so the wording of any consent can be proven later.
     """
 
-    REVOCATION_FIELDS = frozenset({"revoked_at", "revoked_by", "revoke_reason", "updated_at"})
+    REVOCATION_FIELDS = frozenset(
+        {"revoked_at", "revoked_by", "revoke_reason", "updated_at"}
+    )
 
     enterprise = models.ForeignKey(
         Enterprise,
@@ -137,14 +147,19 @@ class CreditAuthorization(TimeStampedModel):
         related_name="authorizations_received",
         verbose_name=_("grantee"),
     )
-    purpose = models.CharField(_("purpose"), max_length=30, choices=ConsentPurpose.choices)
+    purpose = models.CharField(
+        _("purpose"), max_length=30, choices=ConsentPurpose.choices
+    )
     scope = models.JSONField(_("data categories"))
     retention_days = models.PositiveIntegerField(
         _("retention after the consent ends (days)"),
         validators=[MaxValueValidator(5 * 365)],
     )
     notice = models.ForeignKey(
-        ConsentNotice, on_delete=models.PROTECT, related_name="+", verbose_name=_("notice")
+        ConsentNotice,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("notice"),
     )
     notice_language = models.CharField(_("notice language"), max_length=10)
     notice_text = models.TextField(_("notice text as read"))
@@ -164,7 +179,9 @@ class CreditAuthorization(TimeStampedModel):
         related_name="+",
         verbose_name=_("revoked by"),
     )
-    revoke_reason = models.CharField(_("reason for revocation"), max_length=500, blank=True)
+    revoke_reason = models.CharField(
+        _("reason for revocation"), max_length=500, blank=True
+    )
 
     class Meta:
         verbose_name = _("credit data authorization")
@@ -206,7 +223,9 @@ class CreditAuthorization(TimeStampedModel):
             elif self.valid_to > _add_months(self.valid_from, MAX_CONSENT_MONTHS):
                 errors["valid_to"] = _("A consent is valid for at most 12 months.")
         if self.notice_text and self.notice_sha256 != sha256_text(self.notice_text):
-            errors["notice_sha256"] = _("The fingerprint does not match the notice text.")
+            errors["notice_sha256"] = _(
+                "The fingerprint does not match the notice text."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -224,7 +243,9 @@ class CreditAuthorization(TimeStampedModel):
     def delete(self, *args, **kwargs):
         from borrowers.exceptions import AuthorizationImmutable
 
-        raise AuthorizationImmutable(_("A granted consent is kept as evidence forever."))
+        raise AuthorizationImmutable(
+            _("A granted consent is kept as evidence forever.")
+        )
 
     # --- state ------------------------------------------------------------------------
     def status_at(self, when=None) -> str:
@@ -285,7 +306,10 @@ class DataAccessLog(models.Model):
     """
 
     enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, related_name="access_log", verbose_name=_("enterprise")
+        Enterprise,
+        on_delete=models.PROTECT,
+        related_name="access_log",
+        verbose_name=_("enterprise"),
     )
     actor = models.ForeignKey(
         User,
@@ -302,17 +326,25 @@ class DataAccessLog(models.Model):
         related_name="+",
         verbose_name=_("organization"),
     )
-    category = models.CharField(_("data category"), max_length=30, choices=Category.choices)
-    purpose = models.CharField(_("purpose"), max_length=30, choices=ConsentPurpose.choices)
+    category = models.CharField(
+        _("data category"), max_length=30, choices=Category.choices
+    )
+    purpose = models.CharField(
+        _("purpose"), max_length=30, choices=ConsentPurpose.choices
+    )
     authorization = models.ForeignKey(
         CreditAuthorization,
         on_delete=models.PROTECT,
         related_name="access_log",
         verbose_name=_("authorization"),
     )
-    channel = models.CharField(_("channel"), max_length=20, choices=AccessChannel.choices)
+    channel = models.CharField(
+        _("channel"), max_length=20, choices=AccessChannel.choices
+    )
     request_id = models.CharField(_("request id"), max_length=64)
-    accessed_at = models.DateTimeField(_("accessed at"), default=timezone.now, db_index=True)
+    accessed_at = models.DateTimeField(
+        _("accessed at"), default=timezone.now, db_index=True
+    )
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -15,7 +15,14 @@ from borrowers.models import ConsentNotice, ConsentPurpose
 from borrowers.notice_texts import FIRST_VERSION, TEMPLATE_EN, TEMPLATE_ZH
 from creditdata.categories import Category
 
-__all__ = ["FIRST_VERSION", "TEMPLATE_EN", "TEMPLATE_ZH", "current_notice", "render_notice"]
+__all__ = [
+    "FIRST_VERSION",
+    "TEMPLATE_EN",
+    "TEMPLATE_ZH",
+    "current_notice",
+    "render_notice",
+]
+
 
 def current_notice() -> ConsentNotice:
     notice = ConsentNotice.objects.filter(published_at__lte=timezone.now()).first()
@@ -41,7 +48,9 @@ def render_notice(
     template = notice.template_en if language == "en" else notice.template_zh
     separator = ", " if language == "en" else "、"
     with translation.override("en" if language == "en" else "zh-hans"):
-        category_names = separator.join(str(Category(c).label) for c in sorted(categories))
+        category_names = separator.join(
+            str(Category(c).label) for c in sorted(categories)
+        )
         purpose_name = str(ConsentPurpose(purpose).label)
     local = timezone.localtime
     return template.format(

@@ -33,7 +33,8 @@ def user_is_enterprise_member(*, user: User | None, enterprise: Enterprise) -> b
     if user is None or not user.is_authenticated:
         return False
     return any(
-        m.organization_id == enterprise.organization_id for m in user_memberships(user=user)
+        m.organization_id == enterprise.organization_id
+        for m in user_memberships(user=user)
     )
 
 
@@ -78,12 +79,16 @@ def authorization_for_read(
 
 def authorization_is_usable(*, authorization: CreditAuthorization) -> bool:
     """Re-read from the database: is this consent still in force right now?"""
-    return active_authorizations(enterprise=authorization.enterprise).filter(
-        pk=authorization.pk
-    ).exists()
+    return (
+        active_authorizations(enterprise=authorization.enterprise)
+        .filter(pk=authorization.pk)
+        .exists()
+    )
 
 
-def enterprise_authorizations(*, enterprise: Enterprise) -> QuerySet[CreditAuthorization]:
+def enterprise_authorizations(
+    *, enterprise: Enterprise
+) -> QuerySet[CreditAuthorization]:
     return (
         CreditAuthorization.objects.filter(enterprise=enterprise)
         .select_related("grantee", "granted_by", "revoked_by", "notice")
@@ -107,5 +112,7 @@ def platform_organization() -> Organization:
         .first()
     )
     if organization is None:
-        raise Organization.DoesNotExist("The platform operator organization is missing.")
+        raise Organization.DoesNotExist(
+            "The platform operator organization is missing."
+        )
     return organization

@@ -20,7 +20,6 @@ from borrowers.exceptions import (
 )
 from borrowers.models import (
     MAX_CONSENT_MONTHS,
-    AccessChannel,
     ConsentPurpose,
     CreditAuthorization,
     DataAccessLog,
@@ -43,7 +42,10 @@ DEFAULT_RETENTION_DAYS = 180
 
 def _require_owner(*, user: User, enterprise: Enterprise) -> None:
     for membership in user_memberships(user=user):
-        if membership.organization_id == enterprise.organization_id and membership.role == Role.OWNER:
+        if (
+            membership.organization_id == enterprise.organization_id
+            and membership.role == Role.OWNER
+        ):
             return
     raise NotEnterpriseOwner(
         _("Only an owner of %(name)s may do this.") % {"name": enterprise.name}
@@ -86,7 +88,9 @@ def enterprise_register(
     )
     enterprise.full_clean(exclude=["organization"])
     organization_name = enterprise.name
-    if Organization.objects.filter(kind=OrganizationKind.ENTERPRISE, name=organization_name).exists():
+    if Organization.objects.filter(
+        kind=OrganizationKind.ENTERPRISE, name=organization_name
+    ).exists():
         organization_name = f"{enterprise.name} ({uscc})"
     organization = account_services.organization_create(
         kind=OrganizationKind.ENTERPRISE, name=organization_name
@@ -97,10 +101,13 @@ def enterprise_register(
             enterprise.save()
     except IntegrityError:  # a concurrent registration of the same code won the race
         raise EnterpriseAlreadyRegistered(
-            _("An enterprise with the code %(uscc)s is already registered.") % {"uscc": uscc},
+            _("An enterprise with the code %(uscc)s is already registered.")
+            % {"uscc": uscc},
             field="uscc",
         ) from None
-    account_services.membership_create(user=user, organization=organization, role=Role.OWNER)
+    account_services.membership_create(
+        user=user, organization=organization, role=Role.OWNER
+    )
     return enterprise
 
 
@@ -120,9 +127,9 @@ def consent_preview(
     if purpose not in ConsentPurpose.values:
         errors["purpose"] = _("Unknown purpose.")
     elif grantee.kind not in GRANTEE_KINDS[purpose] or not grantee.is_active:
-        errors["grantee"] = _("%(grantee)s cannot receive a consent for this purpose.") % {
-            "grantee": grantee.name
-        }
+        errors["grantee"] = _(
+            "%(grantee)s cannot receive a consent for this purpose."
+        ) % {"grantee": grantee.name}
     categories = sorted(set(categories))
     if not categories:
         errors["categories"] = _("Choose at least one data category.")
@@ -188,7 +195,9 @@ def authorization_grant(
         # The text names the validity dates: a consent read yesterday is a different
         # consent today, as is one read under an older notice version.
         raise InvalidConsent(
-            _("The notice changed since you read it; please read it again and confirm."),
+            _(
+                "The notice changed since you read it; please read it again and confirm."
+            ),
             field="notice_sha256",
         )
     authorization = CreditAuthorization(
@@ -232,7 +241,9 @@ def authorization_revoke(
     locked.revoked_at = max(timezone.now(), locked.granted_at)
     locked.revoked_by = revoked_by
     locked.revoke_reason = reason.strip()[:500]
-    locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "updated_at"])
+    locked.save(
+        update_fields=["revoked_at", "revoked_by", "revoke_reason", "updated_at"]
+    )
     from borrowers.tasks import notify_grantee_of_revocation
 
     transaction.on_commit(lambda: notify_grantee_of_revocation.delay(locked.pk))
@@ -260,5 +271,3 @@ def access_log_record(
         channel=channel,
         request_id=request_id[:64],
     )
-
-

@@ -11,7 +11,9 @@ from accounts.models import MANAGING_ROLES
 from borrowers.models import CreditAuthorization
 
 
-@shared_task(name="borrowers.tasks.notify_grantee_of_revocation", acks_late=True, max_retries=5)
+@shared_task(
+    name="borrowers.tasks.notify_grantee_of_revocation", acks_late=True, max_retries=5
+)
 def notify_grantee_of_revocation(authorization_pk: int) -> int:
     """Tell the grantee's managers that a consent was revoked; returns emails sent."""
     authorization = (
@@ -30,7 +32,9 @@ def notify_grantee_of_revocation(authorization_pk: int) -> int:
         return 0
     context = {"authorization": authorization}
     send_mail(
-        subject=render_to_string("borrowers/email/revocation_subject.txt", context).strip(),
+        subject=render_to_string(
+            "borrowers/email/revocation_subject.txt", context
+        ).strip(),
         message=render_to_string("borrowers/email/revocation_message.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=recipients,

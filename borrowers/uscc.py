@@ -29,7 +29,10 @@ LENGTH = 18
 
 def check_character(first_17: str) -> str:
     """The check character for the first 17 characters (which must be valid)."""
-    total = sum(VALUES[character] * weight for character, weight in zip(first_17, WEIGHTS, strict=True))
+    total = sum(
+        VALUES[character] * weight
+        for character, weight in zip(first_17, WEIGHTS, strict=True)
+    )
     return ALPHABET[(31 - total % 31) % 31]
 
 
@@ -53,7 +56,9 @@ def validate_uscc(code: str) -> None:
     for position, character in enumerate(code, start=1):
         if character not in VALUES:
             if character.upper() in VALUES:
-                message = _("Character %(position)d (“%(character)s”) must be upper case.")
+                message = _(
+                    "Character %(position)d (“%(character)s”) must be upper case."
+                )
             elif character in "IOZSV":
                 message = _(
                     "Character %(position)d (“%(character)s”) is never used in a "

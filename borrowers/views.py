@@ -17,18 +17,24 @@ from borrowers.forms import EnterpriseRegistrationForm
 def enterprise_register(request: HttpRequest) -> HttpResponse:
     existing = selectors.enterprise_for_user(user=request.user)
     if existing is not None:
-        messages.info(request, _("You already belong to %(name)s.") % {"name": existing.name})
+        messages.info(
+            request, _("You already belong to %(name)s.") % {"name": existing.name}
+        )
         return redirect("accounts:portal_enterprise")
     form = EnterpriseRegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            enterprise = services.enterprise_register(user=request.user, **form.cleaned_data)
+            enterprise = services.enterprise_register(
+                user=request.user, **form.cleaned_data
+            )
         except BorrowersError as error:
             form.add_error(error.field, error.message)
         else:
             messages.success(
                 request,
-                _("%(name)s is registered. Next: authorize the platform to read its data.")
+                _(
+                    "%(name)s is registered. Next: authorize the platform to read its data."
+                )
                 % {"name": enterprise.name},
             )
             return redirect("creditdata:consent_new")

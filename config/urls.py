@@ -26,7 +26,9 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("webhooks/provider/", creditdata_views.provider_webhook, name="provider_webhook"),
+    path(
+        "webhooks/provider/", creditdata_views.provider_webhook, name="provider_webhook"
+    ),
     path("sandbox/provider/", include("creditdata.sandbox_urls")),
 ]
 

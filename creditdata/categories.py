@@ -205,7 +205,9 @@ def _parse_value(spec: FieldSpec, value: object) -> object:
         if not isinstance(value, str):
             raise MalformedRecord(spec.name, "expected a string")
         if len(value) > spec.max_length:
-            raise MalformedRecord(spec.name, f"longer than {spec.max_length} characters")
+            raise MalformedRecord(
+                spec.name, f"longer than {spec.max_length} characters"
+            )
         return value
     if spec.kind == "choice":
         if value not in (spec.choices or ()):
@@ -215,12 +217,16 @@ def _parse_value(spec: FieldSpec, value: object) -> object:
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            raise MalformedRecord(spec.name, f"{value!r} is not a YYYY-MM-DD date") from None
+            raise MalformedRecord(
+                spec.name, f"{value!r} is not a YYYY-MM-DD date"
+            ) from None
     if spec.kind == "month":
         try:
             return dt.date.fromisoformat(f"{value}-01")
         except ValueError:
-            raise MalformedRecord(spec.name, f"{value!r} is not a YYYY-MM month") from None
+            raise MalformedRecord(
+                spec.name, f"{value!r} is not a YYYY-MM month"
+            ) from None
     if spec.kind == "decimal":
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise MalformedRecord(spec.name, "expected a decimal string")
@@ -258,7 +264,9 @@ def parse_record(category: str, payload: object) -> tuple[str, dict[str, object]
         )
     source_id = payload.get("id")
     if not isinstance(source_id, str) or not source_id or len(source_id) > 100:
-        raise MalformedRecord("id", "expected a non-empty string of at most 100 characters")
+        raise MalformedRecord(
+            "id", "expected a non-empty string of at most 100 characters"
+        )
     specs = RECORD_FIELDS[category]
     known = {spec.name for spec in specs} | {"id", "category"}
     unknown = sorted(set(payload) - known)

@@ -50,7 +50,10 @@ class IngestionRun(TimeStampedModel):
     """One pull of an enterprise's consented categories from the provider."""
 
     enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, related_name="ingestion_runs", verbose_name=_("enterprise")
+        Enterprise,
+        on_delete=models.PROTECT,
+        related_name="ingestion_runs",
+        verbose_name=_("enterprise"),
     )
     authorization = models.ForeignKey(
         CreditAuthorization,
@@ -60,16 +63,26 @@ class IngestionRun(TimeStampedModel):
     )
     categories = models.JSONField(_("categories"))
     status = models.CharField(
-        _("status"), max_length=20, choices=IngestionStatus.choices, default=IngestionStatus.PENDING
+        _("status"),
+        max_length=20,
+        choices=IngestionStatus.choices,
+        default=IngestionStatus.PENDING,
     )
     requested_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("requested by")
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     records_written = models.PositiveIntegerField(_("records written"), default=0)
-    category_results = models.JSONField(_("result per category"), default=dict, blank=True)
+    category_results = models.JSONField(
+        _("result per category"), default=dict, blank=True
+    )
     error = models.TextField(_("error"), blank=True)
 
     class Meta:
@@ -88,7 +101,10 @@ class PublicCreditRecord(models.Model):
     CATEGORY: str = ""
 
     enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.CASCADE, related_name="+", verbose_name=_("enterprise")
+        Enterprise,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("enterprise"),
     )
     source = models.CharField(_("source"), max_length=50)
     source_id = models.CharField(_("source id"), max_length=100)
@@ -100,6 +116,9 @@ class PublicCreditRecord(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return f"{self.CATEGORY} {self.source}:{self.source_id}"
+
 
 def _record_meta(name: str, verbose: str, verbose_plural: str, order: list[str]):
     return type(
@@ -110,9 +129,14 @@ def _record_meta(name: str, verbose: str, verbose_plural: str, order: list[str])
             "verbose_name_plural": verbose_plural,
             "ordering": order,
             "constraints": [
-                models.UniqueConstraint(fields=["source", "source_id"], name=f"creditdata_{name}_source_unique")
+                models.UniqueConstraint(
+                    fields=["source", "source_id"],
+                    name=f"creditdata_{name}_source_unique",
+                )
             ],
-            "indexes": [models.Index(fields=["enterprise", *order], name=f"cd_{name[:20]}_ent")],
+            "indexes": [
+                models.Index(fields=["enterprise", *order], name=f"cd_{name[:20]}_ent")
+            ],
         },
     )
 
@@ -123,12 +147,23 @@ class RegistrationRecord(PublicCreditRecord):
     legal_representative = models.CharField(_("legal representative"), max_length=100)
     registered_capital = _money(_("registered capital"))
     founded_on = models.DateField(_("founded on"))
-    industry = models.CharField(_("industry"), max_length=1, choices=list(INDUSTRIES.items()))
-    district = models.CharField(_("district"), max_length=6, choices=list(DISTRICTS.items()))
-    status = models.CharField(_("status"), max_length=20, choices=_choices(REGISTRATION_STATUSES))
+    industry = models.CharField(
+        _("industry"), max_length=1, choices=list(INDUSTRIES.items())
+    )
+    district = models.CharField(
+        _("district"), max_length=6, choices=list(DISTRICTS.items())
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=_choices(REGISTRATION_STATUSES)
+    )
     address = models.CharField(_("address"), max_length=300, blank=True, null=True)
 
-    Meta = _record_meta("registration", _("registration record"), _("registration records"), ["founded_on"])
+    Meta = _record_meta(
+        "registration",
+        _("registration record"),
+        _("registration records"),
+        ["founded_on"],
+    )
 
 
 class TaxRecord(PublicCreditRecord):
@@ -137,7 +172,11 @@ class TaxRecord(PublicCreditRecord):
     tax_paid = _money(_("tax paid"))
     arrears = _money(_("tax arrears"))
     credit_grade = models.CharField(
-        _("tax credit grade"), max_length=1, choices=_choices(TAX_CREDIT_GRADES), null=True, blank=True
+        _("tax credit grade"),
+        max_length=1,
+        choices=_choices(TAX_CREDIT_GRADES),
+        null=True,
+        blank=True,
     )
 
     Meta = _record_meta("tax", _("tax record"), _("tax records"), ["period"])
@@ -149,7 +188,12 @@ class SocialInsuranceRecord(PublicCreditRecord):
     headcount = models.IntegerField(_("insured headcount"))
     arrears = _money(_("arrears"))
 
-    Meta = _record_meta("socialinsurance", _("social insurance record"), _("social insurance records"), ["period"])
+    Meta = _record_meta(
+        "socialinsurance",
+        _("social insurance record"),
+        _("social insurance records"),
+        ["period"],
+    )
 
 
 class HousingFundRecord(PublicCreditRecord):
@@ -159,18 +203,24 @@ class HousingFundRecord(PublicCreditRecord):
     amount_paid = _money(_("amount paid"))
     paid_on_time = models.BooleanField(_("paid on time"))
 
-    Meta = _record_meta("housingfund", _("housing fund record"), _("housing fund records"), ["period"])
+    Meta = _record_meta(
+        "housingfund", _("housing fund record"), _("housing fund records"), ["period"]
+    )
 
 
 class UtilityRecord(PublicCreditRecord):
     CATEGORY = Category.UTILITIES
     period = models.DateField(_("month"))
-    utility = models.CharField(_("utility"), max_length=20, choices=_choices(UTILITY_TYPES))
+    utility = models.CharField(
+        _("utility"), max_length=20, choices=_choices(UTILITY_TYPES)
+    )
     usage = models.DecimalField(_("usage"), max_digits=18, decimal_places=2)
     amount = _money(_("amount billed"))
     arrears = _money(_("arrears"))
 
-    Meta = _record_meta("utility", _("utility record"), _("utility records"), ["period", "utility"])
+    Meta = _record_meta(
+        "utility", _("utility record"), _("utility records"), ["period", "utility"]
+    )
 
 
 class CustomsRecord(PublicCreditRecord):
@@ -179,7 +229,9 @@ class CustomsRecord(PublicCreditRecord):
     imports = _money(_("imports"))
     exports = _money(_("exports"))
 
-    Meta = _record_meta("customs", _("customs record"), _("customs records"), ["period"])
+    Meta = _record_meta(
+        "customs", _("customs record"), _("customs records"), ["period"]
+    )
 
 
 class IntellectualPropertyRecord(PublicCreditRecord):
@@ -190,36 +242,58 @@ class IntellectualPropertyRecord(PublicCreditRecord):
     granted_on = models.DateField(_("granted on"))
     status = models.CharField(_("status"), max_length=20, choices=_choices(IP_STATUSES))
 
-    Meta = _record_meta("ip", _("intellectual property record"), _("intellectual property records"), ["granted_on"])
+    Meta = _record_meta(
+        "ip",
+        _("intellectual property record"),
+        _("intellectual property records"),
+        ["granted_on"],
+    )
 
 
 class AdministrativeRecord(PublicCreditRecord):
     """双公示: administrative licences and penalties."""
 
     CATEGORY = Category.ADMINISTRATIVE
-    record_type = models.CharField(_("type"), max_length=20, choices=_choices(ADMINISTRATIVE_TYPES))
+    record_type = models.CharField(
+        _("type"), max_length=20, choices=_choices(ADMINISTRATIVE_TYPES)
+    )
     decision_number = models.CharField(_("decision number"), max_length=100)
     authority = models.CharField(_("authority"), max_length=200)
     decided_on = models.DateField(_("decided on"))
     amount = _money(_("amount"), null=True, blank=True)
     severity = models.CharField(
-        _("severity"), max_length=20, choices=_choices(PENALTY_SEVERITIES), null=True, blank=True
+        _("severity"),
+        max_length=20,
+        choices=_choices(PENALTY_SEVERITIES),
+        null=True,
+        blank=True,
     )
     repaired = models.BooleanField(_("credit repaired"))
     repaired_on = models.DateField(_("repaired on"), null=True, blank=True)
-    description = models.CharField(_("description"), max_length=1000, null=True, blank=True)
+    description = models.CharField(
+        _("description"), max_length=1000, null=True, blank=True
+    )
 
-    Meta = _record_meta("administrative", _("administrative record"), _("administrative records"), ["decided_on"])
+    Meta = _record_meta(
+        "administrative",
+        _("administrative record"),
+        _("administrative records"),
+        ["decided_on"],
+    )
 
 
 class CourtRecord(PublicCreditRecord):
     CATEGORY = Category.COURT
-    record_type = models.CharField(_("type"), max_length=20, choices=_choices(COURT_RECORD_TYPES))
+    record_type = models.CharField(
+        _("type"), max_length=20, choices=_choices(COURT_RECORD_TYPES)
+    )
     case_number = models.CharField(_("case number"), max_length=100)
     court = models.CharField(_("court"), max_length=200)
     filed_on = models.DateField(_("filed on"))
     amount = _money(_("amount"))
-    dishonest_debtor = models.BooleanField(_("dishonest judgement debtor (失信被执行人)"))
+    dishonest_debtor = models.BooleanField(
+        _("dishonest judgement debtor (失信被执行人)")
+    )
     concluded_on = models.DateField(_("concluded on"), null=True, blank=True)
 
     Meta = _record_meta("court", _("court record"), _("court records"), ["filed_on"])
@@ -232,7 +306,12 @@ class AbnormalOperationRecord(PublicCreditRecord):
     authority = models.CharField(_("authority"), max_length=200)
     removed_on = models.DateField(_("removed on"), null=True, blank=True)
 
-    Meta = _record_meta("abnormal", _("abnormal-operation record"), _("abnormal-operation records"), ["listed_on"])
+    Meta = _record_meta(
+        "abnormal",
+        _("abnormal-operation record"),
+        _("abnormal-operation records"),
+        ["listed_on"],
+    )
 
 
 class HonourRecord(PublicCreditRecord):
@@ -242,7 +321,9 @@ class HonourRecord(PublicCreditRecord):
     awarded_on = models.DateField(_("awarded on"))
     level = models.CharField(_("level"), max_length=20, choices=_choices(HONOUR_LEVELS))
 
-    Meta = _record_meta("honour", _("honour record"), _("honour records"), ["awarded_on"])
+    Meta = _record_meta(
+        "honour", _("honour record"), _("honour records"), ["awarded_on"]
+    )
 
 
 class CreditCommitmentRecord(PublicCreditRecord):
@@ -250,9 +331,16 @@ class CreditCommitmentRecord(PublicCreditRecord):
     commitment_type = models.CharField(_("commitment type"), max_length=100)
     authority = models.CharField(_("authority"), max_length=200)
     made_on = models.DateField(_("made on"))
-    status = models.CharField(_("status"), max_length=20, choices=_choices(COMMITMENT_STATUSES))
+    status = models.CharField(
+        _("status"), max_length=20, choices=_choices(COMMITMENT_STATUSES)
+    )
 
-    Meta = _record_meta("commitment", _("credit commitment record"), _("credit commitment records"), ["made_on"])
+    Meta = _record_meta(
+        "commitment",
+        _("credit commitment record"),
+        _("credit commitment records"),
+        ["made_on"],
+    )
 
 
 #: The table of each category.
@@ -288,14 +376,23 @@ class DataQualityFinding(TimeStampedModel):
     """
 
     enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.CASCADE, related_name="data_quality_findings", verbose_name=_("enterprise")
+        Enterprise,
+        on_delete=models.CASCADE,
+        related_name="data_quality_findings",
+        verbose_name=_("enterprise"),
     )
     ingestion_run = models.ForeignKey(
-        IngestionRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="findings"
+        IngestionRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="findings",
     )
     category = models.CharField(_("category"), max_length=30, choices=Category.choices)
     rule = models.CharField(_("rule"), max_length=50)
-    severity = models.CharField(_("severity"), max_length=10, choices=FindingSeverity.choices)
+    severity = models.CharField(
+        _("severity"), max_length=10, choices=FindingSeverity.choices
+    )
     message = models.CharField(_("message"), max_length=500)
     source_ids = models.JSONField(_("records concerned"), default=list)
 
@@ -303,7 +400,10 @@ class DataQualityFinding(TimeStampedModel):
         verbose_name = _("data-quality finding")
         verbose_name_plural = _("data-quality findings")
         ordering = ["-created_at", "category", "rule"]
-        indexes = [models.Index(fields=["enterprise", "category"]), models.Index(fields=["rule"])]
+        indexes = [
+            models.Index(fields=["enterprise", "category"]),
+            models.Index(fields=["rule"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.message}"

@@ -379,6 +379,27 @@ def _authenticated(headers: dict[str, str]) -> bool:
     return hmac.compare_digest(token.strip().encode(), expected.encode())
 
 
+def _response_headers(lowered: dict[str, str]) -> dict[str, str]:
+    """Headers of every response: JSON, a new provider request id, the client's id."""
+    response_headers = {
+        "Content-Type": "application/json",
+        "X-Request-Id": f"req_{secrets.token_hex(12)}",
+    }
+    client_request_id = lowered.get("x-request-id", "")
+    if _CLIENT_REQUEST_ID_RE.fullmatch(client_request_id):
+        response_headers["X-Client-Request-Id"] = client_request_id
+    return response_headers
+
+
+def not_found(path: str, headers: dict[str, str]) -> SandboxResponse:
+    """The API's 404 for a path outside it (e.g. without the ``/v1`` prefix)."""
+    lowered = {str(name).lower(): str(value) for name, value in headers.items()}
+    error = _ApiError(404, "not_found", "unknown_path", f"No endpoint at {path[:200]}")
+    return SandboxResponse(
+        404, _response_headers(lowered), _json_bytes(error.payload())
+    )
+
+
 def handle(
     method: str,
     path: str,
@@ -393,13 +414,7 @@ def handle(
     unexpected failure is a logged 500, as a real server would answer.
     """
     lowered = {str(name).lower(): str(value) for name, value in headers.items()}
-    response_headers = {
-        "Content-Type": "application/json",
-        "X-Request-Id": f"req_{secrets.token_hex(12)}",
-    }
-    client_request_id = lowered.get("x-request-id", "")
-    if _CLIENT_REQUEST_ID_RE.fullmatch(client_request_id):
-        response_headers["X-Client-Request-Id"] = client_request_id
+    response_headers = _response_headers(lowered)
     try:
         if not _authenticated(lowered):
             raise _ApiError(

@@ -42,7 +42,10 @@ def records_read(
     if organization is None:
         raise ConsentRequired("No organization to read on behalf of.")
     authorization = borrower_selectors.authorization_for_read(
-        enterprise=enterprise, organization=organization, category=category, purpose=purpose
+        enterprise=enterprise,
+        organization=organization,
+        category=category,
+        purpose=purpose,
     )
     if authorization is None:
         raise ConsentRequired(
@@ -64,8 +67,10 @@ def enterprise_data_overview(*, enterprise: Enterprise) -> list[dict]:
     """Per category: how many records are stored and when they were last fetched."""
     overview = []
     for category in Category:
-        stats = RECORD_MODELS[category].objects.filter(enterprise=enterprise).aggregate(
-            count=Count("pk"), fetched=Max("fetched_at")
+        stats = (
+            RECORD_MODELS[category]
+            .objects.filter(enterprise=enterprise)
+            .aggregate(count=Count("pk"), fetched=Max("fetched_at"))
         )
         overview.append(
             {
@@ -79,7 +84,9 @@ def enterprise_data_overview(*, enterprise: Enterprise) -> list[dict]:
 
 
 def enterprise_runs(*, enterprise: Enterprise) -> QuerySet[IngestionRun]:
-    return IngestionRun.objects.filter(enterprise=enterprise).select_related("requested_by")
+    return IngestionRun.objects.filter(enterprise=enterprise).select_related(
+        "requested_by"
+    )
 
 
 def data_quality_findings(

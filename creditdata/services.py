@@ -201,12 +201,15 @@ def _replace_findings(*, run: IngestionRun, category: str) -> None:
     field_names = [
         f.name
         for f in model._meta.concrete_fields
-        if f.name
-        not in ("id", "enterprise", "source", "fetched_at", "ingestion_run")
+        if f.name not in ("id", "enterprise", "source", "fetched_at", "ingestion_run")
     ]
-    stored = list(model.objects.filter(enterprise_id=run.enterprise_id).values(*field_names))
+    stored = list(
+        model.objects.filter(enterprise_id=run.enterprise_id).values(*field_names)
+    )
     findings = check_records(category, stored, today=timezone.localdate())
-    DataQualityFinding.objects.filter(enterprise_id=run.enterprise_id, category=category).delete()
+    DataQualityFinding.objects.filter(
+        enterprise_id=run.enterprise_id, category=category
+    ).delete()
     DataQualityFinding.objects.bulk_create(
         DataQualityFinding(
             enterprise_id=run.enterprise_id,
@@ -221,12 +224,16 @@ def _replace_findings(*, run: IngestionRun, category: str) -> None:
     )
 
 
-def ingestion_execute(*, run_pk: int, client: ProviderClient | None = None) -> IngestionRun | None:
+def ingestion_execute(
+    *, run_pk: int, client: ProviderClient | None = None
+) -> IngestionRun | None:
     """Carry out a pull. Safe to call again for the same run (redelivery)."""
     run = _claim(run_pk)
     if run is None:
         return None
-    run = IngestionRun.objects.select_related("enterprise", "authorization").get(pk=run.pk)
+    run = IngestionRun.objects.select_related("enterprise", "authorization").get(
+        pk=run.pk
+    )
     client = client or provider_client()
     results: dict[str, dict] = {}
     run.records_written = 0
@@ -235,7 +242,9 @@ def ingestion_execute(*, run_pk: int, client: ProviderClient | None = None) -> I
         request_id = uuid.uuid4().hex
         # The consent is re-read from the database before every category: a
         # revocation stops the pull before it reads further.
-        if not borrower_selectors.authorization_is_usable(authorization=run.authorization):
+        if not borrower_selectors.authorization_is_usable(
+            authorization=run.authorization
+        ):
             return _cancel(run, results)
         try:
             records = _fetch(client, run.enterprise.uscc, category)
@@ -244,7 +253,9 @@ def ingestion_execute(*, run_pk: int, client: ProviderClient | None = None) -> I
             results[category] = {"status": "malformed", "error": str(error)[:500]}
             logger.error(
                 "ingestion run=%s category=%s: malformed provider data, nothing stored: %s",
-                run.pk, category, error,
+                run.pk,
+                category,
+                error,
             )
             continue
         except ProviderError as error:
@@ -274,7 +285,11 @@ def ingestion_execute(*, run_pk: int, client: ProviderClient | None = None) -> I
 
 def _cancel(run: IngestionRun, results: dict) -> IngestionRun:
     run.category_results = results
-    _finish(run, IngestionStatus.CANCELLED, _("The consent was revoked or expired during the pull."))
+    _finish(
+        run,
+        IngestionStatus.CANCELLED,
+        _("The consent was revoked or expired during the pull."),
+    )
     logger.info("ingestion run=%s cancelled: consent no longer in force", run.pk)
     return run
 

@@ -55,12 +55,12 @@ def _body_bytes(body: Any) -> bytes:
     raise TypeError(f"Unsupported request body type {type(body).__name__}")
 
 
-def _api_path(url_path: str) -> str:
-    """``/v1/enterprises/x`` → ``/enterprises/x``; other paths go on as they are (404)."""
-    path = unquote(url_path) or "/"
+def _api_path(url_path: str) -> str | None:
+    """``/v1/enterprises/x`` → ``/enterprises/x``; ``None`` outside ``/v1``."""
+    path = unquote(url_path)
     if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
         return path[len(API_PREFIX) :] or "/"
-    return path
+    return None
 
 
 class SandboxAdapter(BaseAdapter):
@@ -87,13 +87,17 @@ class SandboxAdapter(BaseAdapter):
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = {str(name): str(value) for name, value in request.headers.items()}
-        answer = sandbox.handle(
-            (request.method or "GET").upper(),
-            _api_path(parts.path),
-            query,
-            headers,
-            _body_bytes(request.body),
-        )
+        path = _api_path(parts.path)
+        if path is None:
+            answer = sandbox.not_found(parts.path, headers)
+        else:
+            answer = sandbox.handle(
+                (request.method or "GET").upper(),
+                path,
+                query,
+                headers,
+                _body_bytes(request.body),
+            )
 
         response = Response()
         response.status_code = answer.status

@@ -7,8 +7,8 @@ messages or 4xx answers.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 import logging
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -55,7 +55,10 @@ def _column_labels(category: str) -> list[str]:
     from creditdata.models import RECORD_MODELS
 
     model = RECORD_MODELS[category]
-    return [str(model._meta.get_field(spec.name).verbose_name) for spec in RECORD_FIELDS[category]]
+    return [
+        str(model._meta.get_field(spec.name).verbose_name)
+        for spec in RECORD_FIELDS[category]
+    ]
 
 
 # --- the SME's own pages ---------------------------------------------------------------
@@ -113,13 +116,16 @@ def my_data_category(request: HttpRequest, category: str) -> HttpResponse:
 def pull_now(request: HttpRequest) -> HttpResponse:
     enterprise = _my_enterprise(request)
     try:
-        run = services.ingestion_request(enterprise=enterprise, requested_by=request.user)
+        run = services.ingestion_request(
+            enterprise=enterprise, requested_by=request.user
+        )
     except ConsentRequired as error:
         messages.error(request, error.message)
         return redirect("creditdata:consent_new")
     messages.success(
         request,
-        _("Data pull queued for %(count)d categories.") % {"count": len(run.categories)},
+        _("Data pull queued for %(count)d categories.")
+        % {"count": len(run.categories)},
     )
     return redirect("creditdata:my_data")
 
@@ -136,9 +142,9 @@ def my_consents(request: HttpRequest) -> HttpResponse:
                 enterprise=enterprise
             ),
             "active_ids": set(
-                borrower_selectors.active_authorizations(enterprise=enterprise).values_list(
-                    "pk", flat=True
-                )
+                borrower_selectors.active_authorizations(
+                    enterprise=enterprise
+                ).values_list("pk", flat=True)
             ),
             "is_owner": _is_owner(request, enterprise),
         },
@@ -194,7 +200,8 @@ def consent_new(request: HttpRequest) -> HttpResponse:
                 if request.POST.get("action") == "grant":
                     if not data["agree"]:
                         form.add_error(
-                            "agree", _("Tick the box to confirm you have read the notice.")
+                            "agree",
+                            _("Tick the box to confirm you have read the notice."),
                         )
                     else:
                         authorization = borrower_services.authorization_grant(
@@ -214,7 +221,8 @@ def consent_new(request: HttpRequest) -> HttpResponse:
                                 enterprise=enterprise, requested_by=request.user
                             )
                             messages.info(
-                                request, _("Your public credit data is being pulled now.")
+                                request,
+                                _("Your public credit data is being pulled now."),
                             )
                         return redirect("creditdata:consents")
                 else:
@@ -306,7 +314,9 @@ def operator_data_quality(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def operator_records(request: HttpRequest, enterprise_pk: int, category: str) -> HttpResponse:
+def operator_records(
+    request: HttpRequest, enterprise_pk: int, category: str
+) -> HttpResponse:
     """An operator looks at an enterprise's records: consent checked, read logged."""
     membership = _operator(request)
     enterprise = get_object_or_404(Enterprise, pk=enterprise_pk)
@@ -366,7 +376,10 @@ def provider_webhook(request: HttpRequest) -> HttpResponse:
     except (ValueError, KeyError, TypeError):
         logger.warning("provider webhook rejected: malformed event body")
         return JsonResponse({"error": "malformed_event"}, status=400)
-    if event_type not in ("records.updated", "record.repaired") or category not in Category.values:
+    if (
+        event_type not in ("records.updated", "record.repaired")
+        or category not in Category.values
+    ):
         return JsonResponse({"error": "unsupported_event"}, status=400)
     try:
         with transaction.atomic():
@@ -385,7 +398,9 @@ def provider_webhook(request: HttpRequest) -> HttpResponse:
                     )
                     started = 1
                 except ConsentRequired:
-                    logger.info("webhook %s: no consent for %s %s", event_id, uscc, category)
+                    logger.info(
+                        "webhook %s: no consent for %s %s", event_id, uscc, category
+                    )
             record.runs_started = started
             record.save(update_fields=["runs_started"])
     except IntegrityError:

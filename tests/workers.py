@@ -30,9 +30,13 @@ def broker_reachable(url: str) -> bool:
 
 def require_worker_services() -> str:
     broker = os.environ.get("CELERY_BROKER_URL", "")
-    require_service(bool(broker), "CELERY_BROKER_URL is not set: no broker to test against")
+    require_service(
+        bool(broker), "CELERY_BROKER_URL is not set: no broker to test against"
+    )
     require_service(broker_reachable(broker), f"the broker at {broker} does not answer")
-    require_service(bool(settings.CELERY_RESULT_BACKEND), "no result backend (set REDIS_URL)")
+    require_service(
+        bool(settings.CELERY_RESULT_BACKEND), "no result backend (set REDIS_URL)"
+    )
     return broker
 
 
@@ -63,12 +67,29 @@ def celery_worker(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     }
     worker = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--pool", "solo", "--queues", queue, "--hostname", f"{queue}@%h",
-            "--without-heartbeat", "--without-gossip", "--without-mingle",
-            "--loglevel", "WARNING",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--queues",
+            queue,
+            "--hostname",
+            f"{queue}@%h",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
         ],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager = False

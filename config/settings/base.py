@@ -265,9 +265,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # ``sandbox://`` routes the client to the in-process sandbox provider (the embedded
 # default); a real node is an https:// URL with its own key.
 CREDIT_PROVIDER_URL = env("CREDIT_PROVIDER_URL", default="sandbox://provider/v1")
-CREDIT_PROVIDER_API_KEY = env("CREDIT_PROVIDER_API_KEY", default="sk_sandbox_public_demo_key")
+CREDIT_PROVIDER_API_KEY = env(
+    "CREDIT_PROVIDER_API_KEY", default="sk_sandbox_public_demo_key"
+)
 CREDIT_PROVIDER_NAME = env("CREDIT_PROVIDER_NAME", default="sandbox")
-CREDIT_PROVIDER_CONNECT_TIMEOUT = env.float("CREDIT_PROVIDER_CONNECT_TIMEOUT", default=3.05)
+CREDIT_PROVIDER_CONNECT_TIMEOUT = env.float(
+    "CREDIT_PROVIDER_CONNECT_TIMEOUT", default=3.05
+)
 CREDIT_PROVIDER_READ_TIMEOUT = env.float("CREDIT_PROVIDER_READ_TIMEOUT", default=10.0)
 CREDIT_PROVIDER_MAX_RETRIES = env.int("CREDIT_PROVIDER_MAX_RETRIES", default=3)
 # Secret the provider signs its webhooks with; the sandbox uses the same default.

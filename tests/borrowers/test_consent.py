@@ -16,7 +16,12 @@ from borrowers.exceptions import (
     InvalidConsent,
     NotEnterpriseOwner,
 )
-from borrowers.models import ConsentNotice, ConsentPurpose, CreditAuthorization, DataAccessLog
+from borrowers.models import (
+    ConsentNotice,
+    ConsentPurpose,
+    CreditAuthorization,
+    DataAccessLog,
+)
 from creditdata.categories import Category
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.factories.borrowers import enterprise_with_owner, grant
@@ -36,16 +41,28 @@ def test_grant_stores_the_notice_text_and_its_fingerprint():
     assert "授权用途：信用评分与产品匹配\n" in authorization.notice_text
     import hashlib
 
-    assert authorization.notice_sha256 == hashlib.sha256(
-        authorization.notice_text.encode()
-    ).hexdigest()
-    assert authorization.valid_to.month == (authorization.valid_from.month + 6 - 1) % 12 + 1
-    assert selectors.authorization_for_read(
-        enterprise=enterprise, organization=authorization.grantee, category="tax"
-    ) == authorization
-    assert selectors.authorization_for_read(
-        enterprise=enterprise, organization=authorization.grantee, category="customs"
-    ) is None
+    assert (
+        authorization.notice_sha256
+        == hashlib.sha256(authorization.notice_text.encode()).hexdigest()
+    )
+    assert (
+        authorization.valid_to.month
+        == (authorization.valid_from.month + 6 - 1) % 12 + 1
+    )
+    assert (
+        selectors.authorization_for_read(
+            enterprise=enterprise, organization=authorization.grantee, category="tax"
+        )
+        == authorization
+    )
+    assert (
+        selectors.authorization_for_read(
+            enterprise=enterprise,
+            organization=authorization.grantee,
+            category="customs",
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,7 +90,9 @@ def test_invalid_consent_is_refused_and_nothing_is_stored(kwargs, field, message
 def test_only_an_owner_may_grant():
     enterprise, _owner = enterprise_with_owner()
     member = UserFactory()
-    Membership.objects.create(user=member, organization=enterprise.organization, role=Role.MEMBER)
+    Membership.objects.create(
+        user=member, organization=enterprise.organization, role=Role.MEMBER
+    )
     with pytest.raises(NotEnterpriseOwner):
         grant(enterprise, member)
     assert CreditAuthorization.objects.count() == 0
@@ -118,18 +137,24 @@ def test_revocation_takes_effect_on_the_next_read_and_notifies_the_grantee(
     authorization = grant(
         enterprise, owner, grantee=lender, purpose=ConsentPurpose.POST_LOAN_MONITORING
     )
-    assert selectors.authorization_for_read(
-        enterprise=enterprise, organization=lender, category="tax"
-    ) == authorization
+    assert (
+        selectors.authorization_for_read(
+            enterprise=enterprise, organization=lender, category="tax"
+        )
+        == authorization
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         services.authorization_revoke(
             authorization=authorization, revoked_by=owner, reason="贷款已结清"
         )
 
-    assert selectors.authorization_for_read(
-        enterprise=enterprise, organization=lender, category="tax"
-    ) is None
+    assert (
+        selectors.authorization_for_read(
+            enterprise=enterprise, organization=lender, category="tax"
+        )
+        is None
+    )
     authorization.refresh_from_db()
     assert authorization.revoke_reason == "贷款已结清"
     assert authorization.revoked_by == owner
@@ -137,13 +162,17 @@ def test_revocation_takes_effect_on_the_next_read_and_notifies_the_grantee(
     assert enterprise.name in mail.outbox[0].subject
 
 
-def test_revoking_twice_changes_nothing_the_second_time(django_capture_on_commit_callbacks):
+def test_revoking_twice_changes_nothing_the_second_time(
+    django_capture_on_commit_callbacks,
+):
     enterprise, owner = enterprise_with_owner()
     authorization = grant(enterprise, owner)
     services.authorization_revoke(authorization=authorization, revoked_by=owner)
     authorization.refresh_from_db()
     first = authorization.revoked_at
-    services.authorization_revoke(authorization=authorization, revoked_by=owner, reason="x")
+    services.authorization_revoke(
+        authorization=authorization, revoked_by=owner, reason="x"
+    )
     authorization.refresh_from_db()
     assert (authorization.revoked_at, authorization.revoke_reason) == (first, "")
 
@@ -152,27 +181,40 @@ def test_a_new_notice_version_requires_fresh_consent():
     enterprise, owner = enterprise_with_owner()
     old = grant(enterprise, owner)
     ConsentNotice.objects.create(
-        version="2026-02", template_zh="新版 {version} {enterprise} {uscc} {grantee} {purpose} {categories} {valid_from} {valid_to} {retention_days}",
+        version="2026-02",
+        template_zh="新版 {version} {enterprise} {uscc} {grantee} {purpose} {categories} {valid_from} {valid_to} {retention_days}",
         template_en="v {version} {enterprise} {uscc} {grantee} {purpose} {categories} {valid_from} {valid_to} {retention_days}",
         published_at=timezone.now(),
     )
-    assert selectors.authorization_for_read(
-        enterprise=enterprise, organization=old.grantee, category="tax"
-    ) is None
+    assert (
+        selectors.authorization_for_read(
+            enterprise=enterprise, organization=old.grantee, category="tax"
+        )
+        is None
+    )
     renewed = grant(enterprise, owner)
     assert renewed.notice.version == "2026-02"
-    assert selectors.authorization_for_read(
-        enterprise=enterprise, organization=old.grantee, category="tax"
-    ) == renewed
+    assert (
+        selectors.authorization_for_read(
+            enterprise=enterprise, organization=old.grantee, category="tax"
+        )
+        == renewed
+    )
 
 
 def test_expired_consent_does_not_allow_reads():
     enterprise, owner = enterprise_with_owner()
     authorization = grant(enterprise, owner, months=1)
     later = authorization.valid_to + dt.timedelta(seconds=1)
-    assert selectors.authorization_for_read(
-        enterprise=enterprise, organization=authorization.grantee, category="tax", at=later
-    ) is None
+    assert (
+        selectors.authorization_for_read(
+            enterprise=enterprise,
+            organization=authorization.grantee,
+            category="tax",
+            at=later,
+        )
+        is None
+    )
 
 
 def test_access_log_is_append_only():
@@ -215,7 +257,12 @@ def test_access_log_refuses_raw_sql_rewrites_on_postgresql(postgres):
         "UPDATE borrowers_dataaccesslog SET request_id = 'forged'",
         "DELETE FROM borrowers_dataaccesslog",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
-    assert list(DataAccessLog.objects.values_list("request_id", flat=True)) == ["req-raw"]
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    assert list(DataAccessLog.objects.values_list("request_id", flat=True)) == [
+        "req-raw"
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 
 from accounts.models import Membership, Organization, Role
 from borrowers.models import CreditAuthorization, DataAccessLog, Enterprise
@@ -40,15 +39,37 @@ def test_register_enterprise_makes_the_user_its_owner(client):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("uscc", "91440300708461136U", "The check character (character 18) is “U” but the first 17 characters require “T”: one of them, or the check character, is mistyped."),
-        ("uscc", "9144030070846113", "A Unified Social Credit Code has 18 characters; this one has 16."),
-        ("registered_capital", "-5", "Ensure this value is greater than or equal to 0.01."),
+        (
+            "uscc",
+            "91440300708461136U",
+            "The check character (character 18) is “U” but the first 17 characters require “T”: one of them, or the check character, is mistyped.",
+        ),
+        (
+            "uscc",
+            "9144030070846113",
+            "A Unified Social Credit Code has 18 characters; this one has 16.",
+        ),
+        (
+            "registered_capital",
+            "-5",
+            "Ensure this value is greater than or equal to 0.01.",
+        ),
         ("founded_on", "2999-01-01", "The founding date is in the future."),
-        ("district", "110101", "Select a valid choice. 110101 is not one of the available choices."),
-        ("industry", "Z", "Select a valid choice. Z is not one of the available choices."),
+        (
+            "district",
+            "110101",
+            "Select a valid choice. 110101 is not one of the available choices.",
+        ),
+        (
+            "industry",
+            "Z",
+            "Select a valid choice. Z is not one of the available choices.",
+        ),
     ],
 )
-def test_register_rejects_bad_input_with_a_field_error_and_stores_nothing(client, field, value, message):
+def test_register_rejects_bad_input_with_a_field_error_and_stores_nothing(
+    client, field, value, message
+):
     client.force_login(UserFactory())
     response = client.post("/en/portal/enterprise/register/", {**VALID, field: value})
     assert response.status_code == 400
@@ -58,7 +79,7 @@ def test_register_rejects_bad_input_with_a_field_error_and_stores_nothing(client
 
 
 def test_a_code_already_registered_is_refused(client):
-    enterprise, _owner = enterprise_with_owner(uscc="91440300708461136T")
+    _enterprise, _owner = enterprise_with_owner(uscc="91440300708461136T")
     client.force_login(UserFactory())
     response = client.post("/en/portal/enterprise/register/", VALID)
     assert response.status_code == 400
@@ -83,8 +104,10 @@ def _consent_post(client, action, **extra):
     return client.post("/en/portal/enterprise/consents/new/", data)
 
 
-def test_owner_reads_the_notice_then_grants_it(client, django_capture_on_commit_callbacks):
-    enterprise, owner = enterprise_with_owner()
+def test_owner_reads_the_notice_then_grants_it(
+    client, django_capture_on_commit_callbacks
+):
+    _enterprise, owner = enterprise_with_owner()
     client.force_login(owner)
     preview = _consent_post(client, "preview")
     assert preview.status_code == 200
@@ -105,17 +128,19 @@ def test_owner_reads_the_notice_then_grants_it(client, django_capture_on_commit_
 
 
 def test_grant_without_ticking_agree_grants_nothing(client):
-    enterprise, owner = enterprise_with_owner()
+    _enterprise, owner = enterprise_with_owner()
     client.force_login(owner)
     sha = _consent_post(client, "preview").context["preview"]["sha256"]
     response = _consent_post(client, "grant", notice_sha256=sha)
     assert response.status_code == 400
-    assert response.context["form"].errors["agree"] == ["Tick the box to confirm you have read the notice."]
+    assert response.context["form"].errors["agree"] == [
+        "Tick the box to confirm you have read the notice."
+    ]
     assert CreditAuthorization.objects.count() == 0
 
 
 def test_grant_with_a_stale_fingerprint_is_refused(client):
-    enterprise, owner = enterprise_with_owner()
+    _enterprise, owner = enterprise_with_owner()
     client.force_login(owner)
     response = _consent_post(client, "grant", notice_sha256="f" * 64, agree="on")
     assert response.status_code == 409
@@ -123,11 +148,13 @@ def test_grant_with_a_stale_fingerprint_is_refused(client):
 
 
 def test_consent_over_twelve_months_is_a_field_error(client):
-    enterprise, owner = enterprise_with_owner()
+    _enterprise, owner = enterprise_with_owner()
     client.force_login(owner)
     response = _consent_post(client, "preview", months="13")
     assert response.status_code == 400
-    assert response.context["form"].errors["months"] == ["Ensure this value is less than or equal to 12."]
+    assert response.context["form"].errors["months"] == [
+        "Ensure this value is less than or equal to 12."
+    ]
 
 
 def test_revoke_is_one_click_and_shows_on_the_consents_page(client):
@@ -147,7 +174,9 @@ def test_a_member_cannot_revoke(client):
     enterprise, owner = enterprise_with_owner()
     authorization = grant(enterprise, owner)
     member = UserFactory()
-    Membership.objects.create(user=member, organization=enterprise.organization, role=Role.MEMBER)
+    Membership.objects.create(
+        user=member, organization=enterprise.organization, role=Role.MEMBER
+    )
     client.force_login(member)
     client.post(f"/en/portal/enterprise/consents/{authorization.pk}/revoke/")
     authorization.refresh_from_db()
@@ -159,8 +188,16 @@ def test_another_enterprise_cannot_touch_my_consent(client):
     authorization = grant(enterprise, owner)
     _other, intruder = enterprise_with_owner()
     client.force_login(intruder)
-    assert client.post(f"/portal/enterprise/consents/{authorization.pk}/revoke/").status_code == 404
-    assert client.get(f"/portal/enterprise/consents/{authorization.pk}/").status_code == 404
+    assert (
+        client.post(
+            f"/portal/enterprise/consents/{authorization.pk}/revoke/"
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/portal/enterprise/consents/{authorization.pk}/").status_code
+        == 404
+    )
     authorization.refresh_from_db()
     assert authorization.revoked_at is None
 

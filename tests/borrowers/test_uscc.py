@@ -7,7 +7,13 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from borrowers.uscc import ALPHABET, check_character, is_valid_uscc, normalize_uscc, validate_uscc
+from borrowers.uscc import (
+    ALPHABET,
+    check_character,
+    is_valid_uscc,
+    normalize_uscc,
+    validate_uscc,
+)
 
 # Published codes of well-known enterprises (their business licences are public).
 REAL_CODES = [
@@ -45,7 +51,9 @@ def test_every_single_character_corruption_is_rejected(code, position, replaceme
 
 
 @given(valid_codes, st.integers(min_value=0, max_value=17), st.sampled_from(ALPHABET))
-def test_single_substitution_within_the_alphabet_is_caught_by_the_check(code, position, new):
+def test_single_substitution_within_the_alphabet_is_caught_by_the_check(
+    code, position, new
+):
     if new == code[position] or (2 <= position <= 7 and not new.isdigit()):
         return
     corrupted = code[:position] + new + code[position + 1 :]
@@ -55,14 +63,35 @@ def test_single_substitution_within_the_alphabet_is_caught_by_the_check(code, po
 @pytest.mark.parametrize(
     ("code", "message"),
     [
-        ("91440300708461136", "A Unified Social Credit Code has 18 characters; this one has 17."),
-        ("91440300708461136TX", "A Unified Social Credit Code has 18 characters; this one has 19."),
-        ("914403007O8461136T", "Character 10 (“O”) is never used in a Unified Social Credit Code (I, O, Z, S and V are excluded)."),
+        (
+            "91440300708461136",
+            "A Unified Social Credit Code has 18 characters; this one has 17.",
+        ),
+        (
+            "91440300708461136TX",
+            "A Unified Social Credit Code has 18 characters; this one has 19.",
+        ),
+        (
+            "914403007O8461136T",
+            "Character 10 (“O”) is never used in a Unified Social Credit Code (I, O, Z, S and V are excluded).",
+        ),
         ("91440300708461136t", "Character 18 (“t”) must be upper case."),
-        ("91440300708461136#", "Character 18 (“#”) is not allowed in a Unified Social Credit Code."),
-        ("9144A300708461136T", "Characters 3–8 are the administrative division code and must be digits; character 5 is “A”."),
-        ("91440300708461136U", "The check character (character 18) is “U” but the first 17 characters require “T”: one of them, or the check character, is mistyped."),
-        ("91440300708461137T", "The check character (character 18) is “T” but the first 17 characters require “X”: one of them, or the check character, is mistyped."),
+        (
+            "91440300708461136#",
+            "Character 18 (“#”) is not allowed in a Unified Social Credit Code.",
+        ),
+        (
+            "9144A300708461136T",
+            "Characters 3–8 are the administrative division code and must be digits; character 5 is “A”.",
+        ),
+        (
+            "91440300708461136U",
+            "The check character (character 18) is “U” but the first 17 characters require “T”: one of them, or the check character, is mistyped.",
+        ),
+        (
+            "91440300708461137T",
+            "The check character (character 18) is “T” but the first 17 characters require “X”: one of them, or the check character, is mistyped.",
+        ),
     ],
 )
 def test_error_says_which_character_is_wrong(code, message, settings):

@@ -70,7 +70,10 @@ def serve(
         next_cursor = str(index + 1) if index + 1 < len(pages) else None
         return (
             200,
-            {"Content-Type": "application/json", "X-Request-Id": f"req_{category}_{index}"},
+            {
+                "Content-Type": "application/json",
+                "X-Request-Id": f"req_{category}_{index}",
+            },
             json.dumps({"data": pages[index], "next_cursor": next_cursor}),
         )
 

@@ -18,8 +18,14 @@ def _records(uscc: str, months: list[str]):
     return [
         parse_record(
             "tax",
-            {"id": f"tax-{uscc}-{m}", "category": "tax", "period": m, "tax_paid": "10.00",
-             "arrears": "0.00", "credit_grade": "A"},
+            {
+                "id": f"tax-{uscc}-{m}",
+                "category": "tax",
+                "period": m,
+                "tax_paid": "10.00",
+                "arrears": "0.00",
+                "credit_grade": "A",
+            },
         )
         for m in months
     ]
@@ -52,7 +58,9 @@ def test_revocation_waits_for_an_in_flight_write_then_no_row_is_written_after_it
     def write():
         try:
             services._write_category(
-                run=run, category="tax", records=_records(enterprise.uscc, ["2026-01"]),
+                run=run,
+                category="tax",
+                records=_records(enterprise.uscc, ["2026-01"]),
                 request_id="req-write",
             )
         except BaseException as error:  # pragma: no cover - reported below
@@ -90,7 +98,9 @@ def test_revocation_waits_for_an_in_flight_write_then_no_row_is_written_after_it
     monkeypatch.setattr(services.borrower_services, "access_log_record", real_log)
     with pytest.raises(services.ConsentWithdrawn):
         services._write_category(
-            run=run, category="tax", records=_records(enterprise.uscc, ["2026-02"]),
+            run=run,
+            category="tax",
+            records=_records(enterprise.uscc, ["2026-02"]),
             request_id="req-after",
         )
     assert TaxRecord.objects.count() == 1

@@ -41,7 +41,9 @@ def _run(enterprise, owner, categories=None, capture=None):
 
 def _snapshot():
     return sorted(
-        TaxRecord.objects.values_list("pk", "source", "source_id", "period", "tax_paid", "arrears")
+        TaxRecord.objects.values_list(
+            "pk", "source", "source_id", "period", "tax_paid", "arrears"
+        )
     )
 
 
@@ -53,8 +55,18 @@ def test_pull_stores_records_of_each_consented_category_with_source(
     uscc = enterprise.uscc
     run = _run(enterprise, owner, capture=django_capture_on_commit_callbacks)
     with responses.RequestsMock() as mock:
-        serve(mock, uscc, "administrative", [[penalty(uscc, "罚〔2025〕1号", "2025-03-01")]])
-        serve(mock, uscc, "tax", [[tax(uscc, "2026-01"), tax(uscc, "2026-02")], [tax(uscc, "2026-03")]])
+        serve(
+            mock,
+            uscc,
+            "administrative",
+            [[penalty(uscc, "罚〔2025〕1号", "2025-03-01")]],
+        )
+        serve(
+            mock,
+            uscc,
+            "tax",
+            [[tax(uscc, "2026-01"), tax(uscc, "2026-02")], [tax(uscc, "2026-03")]],
+        )
         services.ingestion_execute(run_pk=run.pk)
         called = sorted({call.request.path_url.split("?")[0] for call in mock.calls})
     assert called == [
@@ -68,14 +80,18 @@ def test_pull_stores_records_of_each_consented_category_with_source(
         "administrative": {"status": "ok", "records": 1},
         "tax": {"status": "ok", "records": 3},
     }
-    assert list(TaxRecord.objects.order_by("period").values_list("source", "source_id")) == [
+    assert list(
+        TaxRecord.objects.order_by("period").values_list("source", "source_id")
+    ) == [
         ("sz-credit", f"tax-{uscc}-2026-01"),
         ("sz-credit", f"tax-{uscc}-2026-02"),
         ("sz-credit", f"tax-{uscc}-2026-03"),
     ]
     assert all(r.fetched_at <= timezone.now() for r in TaxRecord.objects.all())
     # One access-log row per category the platform read.
-    assert sorted(DataAccessLog.objects.values_list("category", "channel", "actor")) == [
+    assert sorted(
+        DataAccessLog.objects.values_list("category", "channel", "actor")
+    ) == [
         ("administrative", "ingestion", None),
         ("tax", "ingestion", None),
     ]
@@ -106,12 +122,19 @@ def test_the_same_pull_twice_and_a_redelivered_task_leave_the_same_rows(
     assert (second.status, second.attempts) == (IngestionStatus.SUCCEEDED, 2)
 
 
-def test_a_pull_outside_the_consent_scope_reads_nothing(django_capture_on_commit_callbacks):
+def test_a_pull_outside_the_consent_scope_reads_nothing(
+    django_capture_on_commit_callbacks,
+):
     enterprise, owner = enterprise_with_owner()
     grant(enterprise, owner, categories=["tax"])
     with responses.RequestsMock() as mock:  # any request would fail: none registered
         with pytest.raises(ConsentRequired):
-            _run(enterprise, owner, categories=["customs", "court"], capture=django_capture_on_commit_callbacks)
+            _run(
+                enterprise,
+                owner,
+                categories=["customs", "court"],
+                capture=django_capture_on_commit_callbacks,
+            )
         assert len(mock.calls) == 0
     assert IngestionRun.objects.count() == 0
     assert CustomsRecord.objects.count() == 0
@@ -124,14 +147,18 @@ def test_no_consent_no_pull(django_capture_on_commit_callbacks):
     assert IngestionRun.objects.count() == 0
 
 
-def test_revocation_mid_pull_writes_zero_rows_after_it(django_capture_on_commit_callbacks):
+def test_revocation_mid_pull_writes_zero_rows_after_it(
+    django_capture_on_commit_callbacks,
+):
     enterprise, owner = enterprise_with_owner()
     authorization = grant(enterprise, owner, categories=["customs", "tax"])
     uscc = enterprise.uscc
     run = _run(enterprise, owner, capture=django_capture_on_commit_callbacks)
 
     def revoke():
-        services.consent_revoke(authorization=authorization, revoked_by=owner, reason="stop")
+        services.consent_revoke(
+            authorization=authorization, revoked_by=owner, reason="stop"
+        )
 
     with responses.RequestsMock() as mock:
         serve(mock, uscc, "customs", [[customs(uscc, "2026-01")]])
@@ -166,8 +193,14 @@ def test_revocation_cancels_pending_pulls_which_then_read_nothing(
     ("body", "error"),
     [
         ("{not json", "with a body that is not JSON"),
-        ('{"data": [{"id": "x1", "category": "horoscope", "sign": "leo"}], "next_cursor": null}', "category: 'horoscope' where 'tax' was requested"),
-        ('{"data": [{"id": "x1", "category": "tax", "period": "2026-13", "tax_paid": "1.00", "arrears": "0.00"}], "next_cursor": null}', "period: '2026-13' is not a YYYY-MM month"),
+        (
+            '{"data": [{"id": "x1", "category": "horoscope", "sign": "leo"}], "next_cursor": null}',
+            "category: 'horoscope' where 'tax' was requested",
+        ),
+        (
+            '{"data": [{"id": "x1", "category": "tax", "period": "2026-13", "tax_paid": "1.00", "arrears": "0.00"}], "next_cursor": null}',
+            "period: '2026-13' is not a YYYY-MM month",
+        ),
     ],
 )
 def test_malformed_provider_data_is_logged_and_nothing_is_stored(
@@ -192,19 +225,33 @@ def test_malformed_provider_data_is_logged_and_nothing_is_stored(
     assert list(DataAccessLog.objects.values_list("category", flat=True)) == ["customs"]
 
 
-def test_data_quality_findings_are_stored_for_the_operator(django_capture_on_commit_callbacks):
+def test_data_quality_findings_are_stored_for_the_operator(
+    django_capture_on_commit_callbacks,
+):
     enterprise, owner = enterprise_with_owner()
     grant(enterprise, owner, categories=["administrative", "tax"])
     uscc = enterprise.uscc
     future = f"{timezone.localdate().year + 1}-01-15"
     run = _run(enterprise, owner, capture=django_capture_on_commit_callbacks)
     with responses.RequestsMock() as mock:
-        serve(mock, uscc, "tax", [[tax(uscc, "2025-01"), tax(uscc, "2025-04", arrears="-5.00")]])
+        serve(
+            mock,
+            uscc,
+            "tax",
+            [[tax(uscc, "2025-01"), tax(uscc, "2025-04", arrears="-5.00")]],
+        )
         duplicate = penalty(uscc, "罚〔2025〕9号", "2025-05-01")
         twin = {**duplicate, "id": duplicate["id"] + "-b"}
-        serve(mock, uscc, "administrative", [[duplicate, twin, penalty(uscc, "罚〔2099〕1号", future)]])
+        serve(
+            mock,
+            uscc,
+            "administrative",
+            [[duplicate, twin, penalty(uscc, "罚〔2099〕1号", future)]],
+        )
         services.ingestion_execute(run_pk=run.pk)
-    findings = sorted(DataQualityFinding.objects.values_list("category", "rule", "severity"))
+    findings = sorted(
+        DataQualityFinding.objects.values_list("category", "rule", "severity")
+    )
     assert findings == [
         ("administrative", "duplicate_decision_number", "error"),
         ("administrative", "future_date", "error"),
@@ -213,5 +260,8 @@ def test_data_quality_findings_are_stored_for_the_operator(django_capture_on_com
     ]
     gap = DataQualityFinding.objects.get(rule="missing_months")
     assert gap.message == "2 missing month(s): 2025-02, 2025-03"
-    assert DataQualityFinding.objects.get(rule="negative_amount").message == "arrears is negative (-5.00)"
+    assert (
+        DataQualityFinding.objects.get(rule="negative_amount").message
+        == "arrears is negative (-5.00)"
+    )
     assert AdministrativeRecord.objects.count() == 3

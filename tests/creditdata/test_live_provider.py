@@ -29,19 +29,26 @@ def _expected_counts(uscc: str) -> dict[str, int]:
 
 
 def _stored_counts(enterprise) -> dict[str, int]:
-    return {c: RECORD_MODELS[c].objects.filter(enterprise=enterprise).count() for c in Category.values}
+    return {
+        c: RECORD_MODELS[c].objects.filter(enterprise=enterprise).count()
+        for c in Category.values
+    }
 
 
 def _snapshot(enterprise):
     return {
         c: sorted(
-            RECORD_MODELS[c].objects.filter(enterprise=enterprise).values_list("pk", "source_id")
+            RECORD_MODELS[c]
+            .objects.filter(enterprise=enterprise)
+            .values_list("pk", "source_id")
         )
         for c in Category.values
     }
 
 
-def test_client_pulls_a_new_uscc_from_the_sandbox_over_http(postgres, live_server, settings):
+def test_client_pulls_a_new_uscc_from_the_sandbox_over_http(
+    postgres, live_server, settings
+):
     from borrowers.uscc import is_valid_uscc
 
     assert is_valid_uscc(NEW_USCC)

@@ -16,13 +16,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.test import override_settings
 from django.urls import include, path, reverse
+from django.utils import timezone
 
 from borrowers.uscc import validate_uscc
 from creditdata.client import ProviderClient
 from creditdata.sandbox import SandboxResponse, decode_cursor, encode_cursor, handle
 from creditdata.synthetic import firm_profile, records_for, synthetic_uscc
-from creditdata.transport import SandboxAdapter
-
+from creditdata.transport import SandboxAdapter, SandboxSession
 
 
 def _plain_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -68,7 +68,9 @@ def call(
 
 def post_objection(payload: dict, key: str | None = "objection-1") -> SandboxResponse:
     headers = {"Idempotency-Key": key} if key is not None else {}
-    return call("POST", "/objections", headers=headers, body=json.dumps(payload).encode())
+    return call(
+        "POST", "/objections", headers=headers, body=json.dumps(payload).encode()
+    )
 
 
 def error_code(response: SandboxResponse) -> str:
@@ -342,7 +344,10 @@ def test_idempotency_keys_are_scoped_to_the_api_key(settings):
     other = call(
         "POST",
         "/objections",
-        headers={"Authorization": "Bearer sk_other_platform", "Idempotency-Key": "objection-1"},
+        headers={
+            "Authorization": "Bearer sk_other_platform",
+            "Idempotency-Key": "objection-1",
+        },
         body=json.dumps({**OBJECTION, "reason": "x"}).encode(),
         auth=False,
     )
@@ -360,7 +365,11 @@ def test_objection_without_idempotency_key_is_400(key):
 @pytest.mark.parametrize(
     ("payload", "param", "code"),
     [
-        ({k: v for k, v in OBJECTION.items() if k != "reason"}, "reason", "missing_field"),
+        (
+            {k: v for k, v in OBJECTION.items() if k != "reason"},
+            "reason",
+            "missing_field",
+        ),
         ({**OBJECTION, "record_id": ""}, "record_id", "missing_field"),
         ({**OBJECTION, "record_id": 12}, "record_id", "invalid_field"),
         ({**OBJECTION, "record_id": "x" * 101}, "record_id", "invalid_field"),
@@ -395,7 +404,13 @@ def test_refused_objection_does_not_burn_the_key():
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/nowhere", f"/enterprises/{USCC}/", f"/enterprises/{USCC}/records", "/v1/objections"],
+    [
+        "/",
+        "/nowhere",
+        f"/enterprises/{USCC}/",
+        f"/enterprises/{USCC}/records",
+        "/v1/objections",
+    ],
 )
 def test_unknown_path_is_404(path):
     response = call("GET", path)
@@ -435,15 +450,16 @@ def test_unexpected_failure_is_a_json_500(monkeypatch):
 
 @pytest.fixture
 def session():
+    """A plain session with the adapter mounted, as the brief of the adapter says."""
     with requests.Session() as session:
         session.mount("sandbox://", SandboxAdapter())
         yield session
 
 
 def test_adapter_serves_the_enterprise(session):
+    url = f"sandbox://provider/v1/enterprises/{USCC}?as_of={AS_OF}"
     response = session.get(
-        f"sandbox://provider/v1/enterprises/{USCC}",
-        params={"as_of": AS_OF},
+        url,
         headers={"Authorization": f"Bearer {API_KEY}", "X-Request-Id": "trace-1"},
         timeout=(3.05, 10),
     )
@@ -455,7 +471,7 @@ def test_adapter_serves_the_enterprise(session):
     assert response.headers["x-request-id"].startswith("req_")
     assert response.headers["X-Client-Request-Id"] == "trace-1"
     assert response.encoding == "utf-8"
-    assert response.url.startswith(f"sandbox://provider/v1/enterprises/{USCC}?")
+    assert response.url == url
     assert response.request.method == "GET"
     assert firm_profile(USCC).name in response.text
 
@@ -467,7 +483,7 @@ def test_adapter_passes_the_query_string_and_streams(session):
         stream=True,
     )
     body = json.loads(b"".join(response.iter_content(64)))
-    assert len(body["data"]) == 5
+    assert body["data"] == records_for(USCC, "tax", AS_OF_DATE)[:5]
     assert body["next_cursor"] == encode_cursor(5)
 
 
@@ -490,16 +506,46 @@ def test_adapter_requires_the_v1_prefix(session):
         headers={"Authorization": f"Bearer {API_KEY}"},
     )
     assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found"
+    assert response.headers["X-Request-Id"].startswith("req_")
 
 
-def test_provider_client_runs_against_the_sandbox(session):
+def test_a_plain_session_drops_params_for_sandbox_urls(session):
+    """Why SandboxSession exists: requests ignores params= for non-HTTP schemes."""
+    response = session.get(
+        f"sandbox://provider/v1/enterprises/{USCC}/records/utilities",
+        params={"limit": 5},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    assert len(response.json()["data"]) != 5
+
+
+def test_sandbox_session_honours_params():
+    with SandboxSession() as session:
+        session.params = {"as_of": AS_OF}
+        response = session.get(
+            f"sandbox://provider/v1/enterprises/{USCC}/records/tax?limit=2",
+            params={"cursor": encode_cursor(3), "ignored": None},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        )
+    assert response.status_code == 200
+    assert response.json()["data"] == records_for(USCC, "tax", AS_OF_DATE)[3:5]
+    assert "ignored" not in response.url
+
+
+def test_provider_client_runs_against_the_sandbox():
     """The real client, retries and parsing included, with no server running."""
-    client = ProviderClient("sandbox://provider/v1", API_KEY, session=session)
-    assert client.get_enterprise(USCC)["name"] == firm_profile(USCC).name
-    records = client.list_records(USCC, "registration", page_size=7)
-    assert [record["id"] for record in records] == [f"reg-{USCC}"]
-    objection = client.create_objection(**OBJECTION, idempotency_key="client-1")
-    assert objection["status"] == "received"
+    with SandboxSession() as session:
+        client = ProviderClient("sandbox://provider/v1", API_KEY, session=session)
+        assert client.get_enterprise(USCC)["name"] == firm_profile(USCC).name
+        today = timezone.localdate()
+        records = client.list_records(USCC, "utilities", page_size=7)
+        if timezone.localdate() == today:  # not across midnight
+            assert records == records_for(USCC, "utilities", today)
+        objection = client.create_objection(**OBJECTION, idempotency_key="client-1")
+        assert objection["status"] == "received"
+        again = client.create_objection(**OBJECTION, idempotency_key="client-1")
+        assert again["id"] == objection["id"]
 
 
 # --- The Django view -----------------------------------------------------------------

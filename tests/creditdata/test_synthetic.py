@@ -68,7 +68,9 @@ def _primary_date(record: dict) -> str:
     if record["category"] == "registration":
         return record["founded_on"]
     return next(
-        record[spec.name] for spec in RECORD_FIELDS[record["category"]] if spec.kind == "date"
+        record[spec.name]
+        for spec in RECORD_FIELDS[record["category"]]
+        if spec.kind == "date"
     )
 
 
@@ -171,7 +173,9 @@ def _assert_only_moved_forward(category: str, before: dict, after: dict) -> None
     for name, value in before.items():
         if after[name] == value:
             continue
-        assert name in open_values, f"{before['id']}.{name} changed: {value} → {after[name]}"
+        assert name in open_values, (
+            f"{before['id']}.{name} changed: {value} → {after[name]}"
+        )
         assert value == open_values[name], f"{before['id']}.{name} moved backwards"
         if isinstance(after[name], str) and name.endswith("_on"):
             assert AS_OF.isoformat() < after[name] <= LATER.isoformat()
@@ -214,7 +218,9 @@ def _check_records(uscc: str, as_of: dt.date) -> None:
     profile = firm_profile(uscc)
     every_id: set[str] = set()
     for category, records in _all_records(uscc, as_of).items():
-        field_names = ["id", "category"] + [spec.name for spec in RECORD_FIELDS[category]]
+        field_names = ["id", "category"] + [
+            spec.name for spec in RECORD_FIELDS[category]
+        ]
         dates = []
         for record in records:
             assert list(record) == field_names
@@ -246,7 +252,11 @@ def test_nothing_is_dated_after_as_of_and_every_record_parses(index, as_of):
 
 
 @settings(max_examples=25, deadline=None)
-@given(first_17=st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=17, max_size=17))
+@given(
+    first_17=st.text(
+        alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=17, max_size=17
+    )
+)
 def test_any_valid_uscc_has_valid_records(first_17):
     code = make_uscc(first_17[:2] + "440305" + first_17[8:])
     _check_records(code, dt.date(2026, 3, 10))
@@ -298,7 +308,8 @@ def test_housing_fund_contributors_never_exceed_headcount():
     for index in range(60):
         uscc = synthetic_uscc(index)
         headcount = {
-            r["period"]: r["headcount"] for r in records_for(uscc, "social_insurance", AS_OF)
+            r["period"]: r["headcount"]
+            for r in records_for(uscc, "social_insurance", AS_OF)
         }
         for record in records_for(uscc, "housing_fund", AS_OF):
             assert 0 <= record["contributors"] <= headcount[record["period"]]

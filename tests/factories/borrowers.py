@@ -30,7 +30,9 @@ class EnterpriseFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Enterprise
 
-    organization = factory.SubFactory(OrganizationFactory, kind=OrganizationKind.ENTERPRISE)
+    organization = factory.SubFactory(
+        OrganizationFactory, kind=OrganizationKind.ENTERPRISE
+    )
     uscc = factory.Sequence(lambda n: uscc_for(n + 1000))
     name = factory.Sequence(lambda n: f"深圳市测试{n}科技有限公司")
     legal_representative = "张三"
@@ -45,7 +47,9 @@ def enterprise_with_owner(**kwargs):
     """An enterprise and its owner (a verified user)."""
     enterprise = EnterpriseFactory(**kwargs)
     owner = UserFactory()
-    Membership.objects.create(user=owner, organization=enterprise.organization, role=Role.OWNER)
+    Membership.objects.create(
+        user=owner, organization=enterprise.organization, role=Role.OWNER
+    )
     return enterprise, owner
 
 
