@@ -350,6 +350,7 @@ def _route(method: str, path: str) -> tuple[_Handler, dict[str, str]]:
         (_OBJECTIONS_PATH, {"POST": _create_objection}),
     ]
     for pattern, methods in routes:
+        match: dict[str, str] | None
         if isinstance(pattern, str):
             match = {} if path == pattern else None
         else:

@@ -31,7 +31,7 @@ Generative process
 3. **Monthly series** (tax, social insurance, housing fund, utilities, customs), for
    the months from ``max(founding month, as_of month - 36)`` up to the month *before*
    ``as_of``'s (the current month is not closed yet). Each month is drawn from its own
-   seed ``sha256(uscc|category|YYYYMM)``, so a month never changes when ``as_of``
+   seed ``sha256(uscc|category|month)``, so a month never changes when ``as_of``
    moves. The headcount drifts by ``0.02 + 0.12 h`` log-points a year around ``size``
    (measured at 2026-01) and ramps up over a firm's first two years; the other series
    scale with it:
@@ -90,7 +90,7 @@ import datetime as dt
 import hashlib
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -248,7 +248,7 @@ def _pick(rng: random.Random, items: tuple[Any, ...] | list[Any] | str) -> Any:
     return items[min(int(rng.random() * len(items)), len(items) - 1)]
 
 
-def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
+def _weighted(rng: random.Random, weights: Mapping[str, float]) -> str:
     target = rng.random() * sum(weights.values())
     for key, weight in weights.items():
         target -= weight
@@ -545,7 +545,7 @@ def _customs(profile: FirmProfile, as_of: dt.date) -> list[dict[str, Any]]:
     if not profile.trades_abroad:
         return []
     firm = _rng(profile.uscc, "customs", "firm")
-    per_head = {"C": 40_000, "F": 60_000}.get(profile.industry, 25_000)
+    per_head = float({"C": 40_000, "F": 60_000}.get(profile.industry, 25_000))
     per_head *= math.exp(0.3 * profile.health + 0.5 * _normal(firm))
     import_share = _uniform(firm, 0.1, 0.8)
     records = []

@@ -76,7 +76,7 @@ class SandboxAdapter(BaseAdapter):
         self,
         request: PreparedRequest,
         stream: bool = False,
-        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        timeout: float | tuple[float | None, float | None] | None = None,
         verify: bool | str = True,
         cert: str | tuple[str, str] | None = None,
         proxies: Mapping[str, str] | None = None,
@@ -114,7 +114,7 @@ class SandboxAdapter(BaseAdapter):
         response.url = url
         response.request = request
         response.encoding = "utf-8"
-        response.connection = self
+        response.connection = self  # type: ignore[assignment]  # as HTTPAdapter does
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
         return response
 

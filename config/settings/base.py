@@ -281,6 +281,18 @@ CREDIT_PROVIDER_WEBHOOK_SECRET = env(
 # Whether this deployment serves the sandbox provider API under /sandbox/provider/v1/.
 CREDIT_SANDBOX_ENABLED = env.bool("CREDIT_SANDBOX_ENABLED", default=True)
 
+# --- Scoring ------------------------------------------------------------------------------
+# Points scale: score = offset − factor × ln(PD / (1 − PD)), with factor = PDO / ln 2 and
+# offset chosen so that good:bad odds of SCORING_BASE_ODDS score SCORING_BASE_SCORE.
+SCORING_PDO = env.float("SCORING_PDO", default=20.0)
+SCORING_BASE_SCORE = env.float("SCORING_BASE_SCORE", default=600.0)
+SCORING_BASE_ODDS = env.float("SCORING_BASE_ODDS", default=50.0)
+# Lowest score of each grade; below the last band is D (企业信用风险分类 A/B/C/D).
+SCORING_GRADE_BANDS = {"A": 600.0, "B": 570.0, "C": 540.0}
+SCORING_MODEL_DIR = env("SCORING_MODEL_DIR", default=str(BASE_DIR / "var" / "models"))
+SCORING_NTHREAD = env.int("SCORING_NTHREAD", default=2)
+SCORING_SEED = env.int("SCORING_SEED", default=20260101)
+
 # --- Health ---------------------------------------------------------------------------
 HEALTHCHECK_TIMEOUT_SECONDS = env.float("HEALTHCHECK_TIMEOUT_SECONDS", default=1.5)
 
