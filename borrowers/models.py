@@ -284,6 +284,7 @@ class AccessChannel(models.TextChoices):
     WEB = "web", _("Web page")
     API = "api", _("API")
     INGESTION = "ingestion", _("Data pull from the provider")
+    SCORING = "scoring", _("Credit scoring")
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -51,13 +51,9 @@ def provider_client() -> ProviderClient:
     """The configured client; ``sandbox://`` URLs go to the in-process sandbox, the
     embedded default, through a transport adapter: the client code is the same."""
     if settings.CREDIT_PROVIDER_URL.startswith("sandbox://"):
-        import requests
+        from creditdata.transport import SandboxSession
 
-        from creditdata.transport import SandboxAdapter
-
-        session = requests.Session()
-        session.mount("sandbox://", SandboxAdapter())
-        return ProviderClient.from_settings(session=session)
+        return ProviderClient.from_settings(session=SandboxSession())
     return ProviderClient.from_settings()
 
 

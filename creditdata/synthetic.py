@@ -61,7 +61,7 @@ Generative process
        administrative penalties  0.035 · e^(-1.1h) · s^0.15 · industry (C, E, H, G ×1.5)
        administrative licences   0.12 · industry (H, Q ×2; C, E, G ×1.5)
        court judgements          0.05 · e^(-0.5h) · s^0.3
-       court enforcements        0.0026 · e^(-1.6h); dishonest debtor p = σ(-2.2 - 1.2h)
+       court enforcements        0.0026 · e^(-1.6h); dishonest debtor p = σ(-2.6 - 1.2h)
        abnormal-operation list   0.0013 · e^(-1.5h)
        honours                   0.0040 · e^(+1.5h)
        credit commitments        0.035 · e^(0.2h)
@@ -69,7 +69,7 @@ Generative process
                                  · e^(0.6h) · s^0.4
 
    With the population's ages this gives, as of 2026: ~5 % of firms with an
-   enforcement, ~1.5 % dishonest debtors, ~3 % ever listed as abnormal, ~10 % with an
+   enforcement, ~2 % dishonest debtors, ~3 % ever listed as abnormal, ~10 % with an
    honour, ~30 % with a commitment, and 1–3 penalties for a weak firm (h ≈ -1.5…-2)
    against ~0.1 for a strong one (h > 1). See ``docs/synthetic.md``.
 
@@ -743,7 +743,7 @@ def _court(profile: FirmProfile, as_of: dt.date) -> list[dict[str, Any]]:
             kind = "执" if record_type == "enforcement" else "民初"
             amount = math.exp(math.log(200_000) + 1.2 * _normal(rng))
             dishonest = record_type == "enforcement" and rng.random() < _sigmoid(
-                -2.2 - 1.2 * h
+                -2.6 - 1.2 * h
             )
             concluded_on = _add_days(day, _uniform(rng, 60, 420))
             values = {
