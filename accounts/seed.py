@@ -41,7 +41,7 @@ def _ensure_user(email: str) -> User:
     return user
 
 
-def seed() -> list[str]:
+def seed(**options) -> list[str]:
     organizations = {}
     for kind, name in DEMO_ORGANIZATIONS.items():
         organization = Organization.objects.filter(kind=kind, name=name).first()

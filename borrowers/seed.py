@@ -13,7 +13,7 @@ from borrowers.uscc import make_uscc
 DEMO_USCC = make_uscc("91440300MA5FXYD01")
 
 
-def seed() -> list[str]:
+def seed(**options) -> list[str]:
     organization = Organization.objects.get(
         kind=OrganizationKind.ENTERPRISE,
         name=DEMO_ORGANIZATIONS[OrganizationKind.ENTERPRISE],

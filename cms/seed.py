@@ -49,7 +49,7 @@ def _fill(page: HomePage, language: str) -> None:
     page.body = content["body"]
 
 
-def seed() -> list[str]:
+def seed(**options) -> list[str]:
     zh, _ = Locale.objects.get_or_create(language_code="zh-hans")
     en, _ = Locale.objects.get_or_create(language_code="en")
     root = Page.get_first_root_node()

@@ -37,6 +37,7 @@ urlpatterns += i18n_patterns(
     path("portal/", include("accounts.urls")),
     path("portal/", include("creditdata.urls")),
     path("portal/enterprise/", include("borrowers.urls")),
+    path("portal/", include("marketplace.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

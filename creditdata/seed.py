@@ -11,7 +11,7 @@ from creditdata import services
 from creditdata.categories import Category
 
 
-def seed() -> list[str]:
+def seed(**options) -> list[str]:
     enterprise = Enterprise.objects.get(uscc=DEMO_USCC)
     if active_authorizations(enterprise=enterprise).exists():
         return ["Demo consent already in force"]

@@ -24,6 +24,7 @@ from sklearn.model_selection import train_test_split
 
 from scoring import metrics as metric_functions
 from scoring.engine import Platt, fit_platt, train_booster
+from scoring.drift import reference_bins
 from scoring.features import FEATURE_NAMES, FEATURES, monotone_constraints
 from scoring.models import ModelKind, ModelVersion
 from scoring.report import write_report
@@ -85,6 +86,14 @@ def fit_platform_model(
     oot["true_pd_auc"] = round(metric_functions.auc(label[test_index], sample.true_pd[test_index]), 6)
     oot["auc_gap_to_true_pd"] = round(oot["true_pd_auc"] - oot["auc"], 6)
     importance = booster.get_score(importance_type="total_gain")
+    development_pd = platt.pd(margin(development))
+    reference = {
+        "features": {
+            name: reference_bins(features[development, position])
+            for position, name in enumerate(FEATURE_NAMES)
+        },
+        "score": reference_bins(scale.score(development_pd)),
+    }
     summary = {
         "rows": int(len(label)),
         "bad_rate": round(float(label.mean()), 6),
@@ -98,6 +107,7 @@ def fit_platform_model(
         "seed": seed,
         "nthread": nthread,
         "feature_importance": {k: round(v, 4) for k, v in sorted(importance.items(), key=lambda kv: -kv[1])},
+        "reference": reference,
     }
     trained = TrainedModel(
         booster=booster,
@@ -117,7 +127,7 @@ def fit_platform_model(
             grades=grades,
             feature_importance=importance,
             metrics=oot,
-            extra={"training": {k: v for k, v in summary.items() if k != "feature_importance"}},
+            extra={"training": {k: v for k, v in summary.items() if k not in ("feature_importance", "reference")}},
         )
         trained.report_files = {p.name: p.read_bytes() for p in Path(directory).iterdir()}
     return trained

@@ -118,14 +118,14 @@ def test_seed_demo_is_idempotent(db):
     from accounts.models import Membership, Organization, User
     from cms.models import HomePage
 
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", model_enterprises=150, stdout=open("/dev/null", "w"))  # noqa: SIM115
     counts = (
         User.objects.count(),
         Organization.objects.count(),
         Membership.objects.count(),
         HomePage.objects.count(),
     )
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", model_enterprises=150, stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert (
         User.objects.count(),
         Organization.objects.count(),

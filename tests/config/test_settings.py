@@ -55,7 +55,7 @@ django.setup()
 from django.core.management import call_command
 from django.test import Client
 call_command("migrate", verbosity=0)
-call_command("seed_demo", stdout=open(os.devnull, "w"))
+call_command("seed_demo", model_enterprises=150, stdout=open(os.devnull, "w"))
 client = Client(HTTP_HOST="127.0.0.1")
 zh = client.get("/")
 en = client.get("/en/")

@@ -18,6 +18,14 @@ from django.utils.module_loading import module_has_submodule
 class Command(BaseCommand):
     help = "Create demo organizations, users (one per role) and content; idempotent."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--model-enterprises",
+            type=int,
+            default=1500,
+            help="Synthetic enterprises per vintage for the demo scoring model.",
+        )
+
     def handle(self, *args, **options) -> None:
         lines: list[str] = []
         for app_config in apps.get_app_configs():
@@ -25,6 +33,6 @@ class Command(BaseCommand):
                 continue
             module = import_module(f"{app_config.name}.seed")
             with transaction.atomic(), translation.override("en"):
-                lines.extend(module.seed())
+                lines.extend(module.seed(model_enterprises=options["model_enterprises"]))
         for line in lines:
             self.stdout.write(line)

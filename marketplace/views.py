@@ -1,0 +1,104 @@
+"""Pages built on scores: the SME's score and reasons, the operator's model registry
+and drift. (The scoring app never reads HTTP requests; its pages live here.)"""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import OrganizationKind
+from accounts.selectors import membership_for
+from borrowers import selectors as borrower_selectors
+from borrowers.exceptions import ConsentRequired
+from scoring import drift, services
+from scoring.models import CreditScore, ModelVersion
+
+REPORT_FILES = {"report.html", "roc.png", "ks.png", "calibration.png", "score_distribution.png", "feature_importance.png"}
+
+
+@login_required
+def my_score(request: HttpRequest) -> HttpResponse:
+    enterprise = borrower_selectors.enterprise_for_user(user=request.user)
+    if enterprise is None:
+        raise Http404(_("You do not belong to a registered enterprise."))
+    scores = CreditScore.objects.filter(enterprise=enterprise).select_related("model_version")
+    return render(
+        request,
+        "marketplace/my_score.html",
+        {"enterprise": enterprise, "latest": scores.first(), "history": scores[:12]},
+    )
+
+
+@login_required
+@require_POST
+def score_now(request: HttpRequest) -> HttpResponse:
+    enterprise = borrower_selectors.enterprise_for_user(user=request.user)
+    if enterprise is None:
+        raise Http404(_("You do not belong to a registered enterprise."))
+    try:
+        services.enterprise_score(enterprise=enterprise, requested_by=request.user)
+    except ConsentRequired:
+        messages.error(request, _("Authorize the platform to use your data for scoring first."))
+        return redirect("creditdata:consent_new")
+    except services.NoChampion:
+        messages.error(request, _("Scoring is not available yet: no model has been approved."))
+    return redirect("marketplace:my_score")
+
+
+def _operator(request: HttpRequest):
+    membership = membership_for(user=request.user, kind=OrganizationKind.PLATFORM)
+    if membership is None:
+        raise Http404(_("Only platform operators may see this page."))
+    return membership
+
+
+@login_required
+def model_list(request: HttpRequest) -> HttpResponse:
+    _operator(request)
+    return render(
+        request,
+        "marketplace/models.html",
+        {"models": ModelVersion.objects.select_related("promoted_by")},
+    )
+
+
+@login_required
+@require_POST
+def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
+    _operator(request)
+    model = get_object_or_404(ModelVersion, pk=pk)
+    services.model_promote(model=model, promoted_by=request.user)
+    messages.success(request, _("Model %(version)s is now the champion.") % {"version": model.version})
+    return redirect("marketplace:models")
+
+
+@login_required
+def model_report_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    _operator(request)
+    model = get_object_or_404(ModelVersion, pk=pk)
+    if name not in REPORT_FILES or not model.report.name:
+        raise Http404(_("No such report file."))
+    path = posixpath.join(posixpath.dirname(model.report.name), name)
+    if not default_storage.exists(path):
+        raise Http404(_("No such report file."))
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return FileResponse(default_storage.open(path, "rb"), content_type=content_type)
+
+
+@login_required
+def model_drift(request: HttpRequest, pk: int) -> HttpResponse:
+    _operator(request)
+    model = get_object_or_404(ModelVersion, pk=pk)
+    return render(
+        request,
+        "marketplace/drift.html",
+        {"model": model, "drift": drift.model_drift(model), "watch": drift.WATCH, "alert": drift.ALERT},
+    )
