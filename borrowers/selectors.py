@@ -39,18 +39,24 @@ def user_is_enterprise_member(*, user: User | None, enterprise: Enterprise) -> b
 
 
 def active_authorizations(
-    *, enterprise: Enterprise, at: datetime | None = None
+    *,
+    enterprise: Enterprise | None = None,
+    enterprise_ids: list[int] | None = None,
+    at: datetime | None = None,
 ) -> QuerySet[CreditAuthorization]:
-    """Consents in force now: granted, started, not ended, not revoked, current notice."""
+    """Consents in force now: granted, started, not ended, not revoked, current notice;
+    of one enterprise, or of several (``enterprise_ids``)."""
     at = at or timezone.now()
     current = ConsentNotice.objects.filter(published_at__lte=at).first()
-    return CreditAuthorization.objects.filter(
+    queryset = CreditAuthorization.objects.filter(
         Q(revoked_at__isnull=True) | Q(revoked_at__gt=at),
-        enterprise=enterprise,
         valid_from__lte=at,
         valid_to__gt=at,
         notice=current,
     )
+    if enterprise is not None:
+        return queryset.filter(enterprise=enterprise)
+    return queryset.filter(enterprise_id__in=list(enterprise_ids or []))
 
 
 def authorization_for_read(

@@ -108,22 +108,13 @@ def snapshot_matrix(snapshots: Sequence[dict], names: Sequence[str]) -> np.ndarr
 
 
 def _scoring_authorizations(enterprise_ids: Sequence[int]) -> dict[int, CreditAuthorization]:
-    platform = borrower_selectors.platform_organization()
+    """The scoring consent in force for each enterprise that has one."""
     found: dict[int, CreditAuthorization] = {}
-    now = timezone.now()
-    from borrowers.models import ConsentNotice
-    from django.db.models import Q
-
-    current = ConsentNotice.objects.filter(published_at__lte=now).first()
-    for authorization in CreditAuthorization.objects.filter(
-        Q(revoked_at__isnull=True) | Q(revoked_at__gt=now),
-        enterprise_id__in=list(enterprise_ids),
-        grantee=platform,
-        purpose=ConsentPurpose.SCORING,
-        valid_from__lte=now,
-        valid_to__gt=now,
-        notice=current,
-    ).order_by("enterprise_id", "-granted_at"):
+    for authorization in (
+        borrower_selectors.active_authorizations(enterprise_ids=list(enterprise_ids))
+        .filter(grantee=borrower_selectors.platform_organization(), purpose=ConsentPurpose.SCORING)
+        .order_by("enterprise_id", "-granted_at", "-pk")
+    ):
         found.setdefault(authorization.enterprise_id, authorization)
     return found
 

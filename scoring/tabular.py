@@ -67,6 +67,8 @@ NUMERIC_SHARE = 0.9
 OTHER_LEVEL = "__other__"
 MISSING_LEVEL = "__missing__"
 N_REASONS = 4
+#: Rows scored per xgboost call; bounds the memory of the contribution matrix.
+PREDICT_CHUNK = 50_000
 REASON_COLUMNS: tuple[str, ...] = tuple(f"reason_{i}" for i in range(1, N_REASONS + 1))
 OUTPUT_COLUMNS: tuple[str, ...] = ("pd", "score", "grade", *REASON_COLUMNS)
 
@@ -639,34 +641,57 @@ class TabularCreditModel:
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """PD, score, grade and four reasons per row, in input order and index."""
         assert self.booster is not None and self.scale is not None
+        # Encode (and validate) everything first so an error names the row of the
+        # whole file; then score in chunks so the n × features contribution matrix
+        # stays small on big files.
         X = self._encode(frame)
-        dmatrix = self._dmatrix(X)
-        # PD from the margin itself, not from the sum of contributions: the sum can
-        # differ in the last float bit, which would break monotone guarantees.
-        margin = self.booster.predict(dmatrix, output_margin=True).astype(float)
-        raw = self.booster.predict(dmatrix, pred_contribs=True).astype(float)
-        per_column = np.add.reduceat(raw[:, :-1], self._group_starts(), axis=1)
-        names = [c.name for c in self.columns]
+        n = len(frame)
+        margin = np.zeros(n, dtype=float)
+        per_column = np.zeros((n, len(self.columns)), dtype=float)
+        starts = self._group_starts()
+        for lo in range(0, n, PREDICT_CHUNK):
+            dmatrix = self._dmatrix(X[lo : lo + PREDICT_CHUNK])
+            # PD from the margin itself, not from the sum of contributions: the sum
+            # can differ in the last float bit, which would break monotonicity.
+            margin[lo : lo + PREDICT_CHUNK] = self.booster.predict(
+                dmatrix, output_margin=True
+            )
+            raw = self.booster.predict(dmatrix, pred_contribs=True)
+            per_column[lo : lo + PREDICT_CHUNK] = np.add.reduceat(
+                raw[:, :-1], starts, axis=1
+            )
         pd_ = self._calibrate(margin)
         scores = self.scale.score(pd_)
         out = pd.DataFrame(
             {"pd": pd_, "score": scores, "grade": self.scale.grade(scores)},
             index=frame.index,
         )
-        # Largest positive contribution first; ties keep the column order.
-        order = np.argsort(-per_column, axis=1, kind="stable")[:, :N_REASONS]
-        rows = np.arange(len(frame))
-        shown = {c.name: _display(frame[c.name]) for c in self.columns}
-        for k, col_name in enumerate(REASON_COLUMNS):
-            if k >= per_column.shape[1]:
-                out[col_name] = ""
-                continue
-            idx = order[:, k]
-            positive = per_column[rows, idx] > 0
-            out[col_name] = [
-                f"{names[i]}={shown[names[i]][r]}" if positive[r] else ""
-                for r, i in enumerate(idx)
-            ]
+        reasons = self._reasons(frame, per_column)
+        for k, name in enumerate(REASON_COLUMNS):
+            out[name] = reasons[:, k]
+        return out
+
+    def _reasons(self, frame: pd.DataFrame, per_column: np.ndarray) -> np.ndarray:
+        """``"column=value"`` for the four largest positive contributions per row.
+
+        Values are rendered only for the (row, column) pairs that are reasons, which
+        keeps this cheap on wide files.
+        """
+        n, width = per_column.shape
+        k = min(N_REASONS, width)
+        # Largest contribution first; ties keep the column order.
+        top = np.argsort(-per_column, axis=1, kind="stable")[:, :k]
+        positive = np.take_along_axis(per_column, top, axis=1) > 0
+        out = np.full((n, N_REASONS), "", dtype=object)
+        for j in np.unique(top[positive]):
+            name = self.columns[int(j)].name
+            hit = (top == j) & positive
+            rows = np.flatnonzero(hit.any(axis=1))
+            shown = _display(frame[name].iloc[rows])
+            texts = np.array([f"{name}={v}" for v in shown], dtype=object)
+            for slot in range(k):
+                r = np.flatnonzero(hit[:, slot])
+                out[r, slot] = texts[np.searchsorted(rows, r)]
         return out
 
     # ---- persistence -----------------------------------------------------------------

@@ -7,7 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from creditdata.categories import RECORD_FIELDS, Category
@@ -34,7 +35,10 @@ def trained(sample):
 
 def _loaded(trained) -> LoadedModel:
     return LoadedModel(
-        version=None, booster=trained.booster, platt=trained.platt, scale=trained.scale,
+        version=None,
+        booster=trained.booster,
+        platt=trained.platt,
+        scale=trained.scale,
         feature_names=FEATURE_NAMES,
     )
 
@@ -50,9 +54,14 @@ def _visible(record: dict, as_of: dt.date) -> dict | None:
         return None
     visible = dict(record)
     for spec in RECORD_FIELDS[category]:
-        if spec.kind == "date" and spec.name != primary and visible[spec.name]:
-            if dt.date.fromisoformat(visible[spec.name]) > as_of:
-                visible[spec.name] = None
+        later = (
+            spec.kind == "date"
+            and spec.name != primary
+            and visible[spec.name]
+            and dt.date.fromisoformat(visible[spec.name]) > as_of
+        )
+        if later:
+            visible[spec.name] = None
     return visible
 
 
@@ -67,11 +76,13 @@ def test_no_feature_ever_reads_a_record_dated_after_the_as_of_date(index, days_b
     as_of = known_until - dt.timedelta(days=days_back)
     records = [r for c in Category.values for r in records_for(uscc, c, known_until)]
     with_future = build_features(
-        frames_from_wire((uscc, r) for r in records), pd.Series({uscc: pd.Timestamp(as_of)})
+        frames_from_wire((uscc, r) for r in records),
+        pd.Series({uscc: pd.Timestamp(as_of)}),
     )
     past_only = [v for v in (_visible(r, as_of) for r in records) if v is not None]
     without_future = build_features(
-        frames_from_wire((uscc, r) for r in past_only), pd.Series({uscc: pd.Timestamp(as_of)})
+        frames_from_wire((uscc, r) for r in past_only),
+        pd.Series({uscc: pd.Timestamp(as_of)}),
     )
     pd.testing.assert_frame_equal(with_future, without_future)
 
@@ -106,7 +117,9 @@ def test_raising_a_good_feature_never_lowers_the_score(trained, sample):
             changed = base.copy()
             # direction −1 is a good feature: raise it; +1 is bad: lower it.
             changed[:, position] = np.where(
-                np.isfinite(column), column - feature.direction * shift * step / 2, column
+                np.isfinite(column),
+                column - feature.direction * shift * step / 2,
+                column,
             )
             scores = score_matrix(model, changed).score
             if previous is not None:
@@ -114,19 +127,27 @@ def test_raising_a_good_feature_never_lowers_the_score(trained, sample):
             previous = scores
 
 
-def test_contributions_sum_to_the_margin_and_reasons_are_the_largest_adverse_factors(trained, sample):
+def test_contributions_sum_to_the_margin_and_reasons_are_the_largest_adverse_factors(
+    trained, sample
+):
     from scoring.reasons import reasons_for
 
     model = _loaded(trained)
     matrix = sample.features.iloc[:500].to_numpy(dtype=float)
     scored = score_matrix(model, matrix)
-    np.testing.assert_allclose(scored.contributions.sum(axis=1), scored.margin, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(
+        scored.contributions.sum(axis=1), scored.margin, rtol=0, atol=1e-4
+    )
     for row in range(50):
-        contributions = dict(zip(FEATURE_NAMES, scored.contributions[row][:-1].tolist(), strict=True))
+        contributions = dict(
+            zip(FEATURE_NAMES, scored.contributions[row][:-1].tolist(), strict=True)
+        )
         values = dict(zip(FEATURE_NAMES, matrix[row].tolist(), strict=True))
         reasons = reasons_for(values, contributions)
         groups = group_contributions(contributions)
-        adverse = sorted((g for g, c in groups.items() if c > 0), key=lambda g: -groups[g])[:4]
+        adverse = sorted(
+            (g for g, c in groups.items() if c > 0), key=lambda g: -groups[g]
+        )[:4]
         assert [r["factor"] for r in reasons] == adverse
         assert all(r["text_zh"] and r["text_en"] for r in reasons)
         assert [r["contribution"] for r in reasons] == sorted(

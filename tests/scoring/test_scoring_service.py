@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.db import IntegrityError
 
 from borrowers.exceptions import ConsentRequired
 from borrowers.models import DataAccessLog
-from creditdata import services as creditdata_services
 from scoring import services
 from scoring.models import CreditScore, ModelVersion
-from scoring.synthetic_sample import draw_sample
-from scoring.training import fit_platform_model, register_model
+from scoring.training import register_model
 from tests.factories.borrowers import enterprise_with_owner, grant
-
-
-@pytest.fixture(scope="module")
-def small_models():
-    sample = draw_sample(
-        enterprises_per_vintage=400,
-        vintages=(dt.date(2024, 6, 30), dt.date(2024, 12, 31), dt.date(2025, 6, 30)),
-        processes=1,
-    )
-    return fit_platform_model(sample, seed=1, nthread=1), fit_platform_model(sample, seed=2, nthread=1)
-
-
-@pytest.fixture
-def champion(db, small_models):
-    model = register_model(small_models[0])
-    return services.model_promote(model=model, promoted_by=None)
-
-
-@pytest.fixture
-def scored_enterprise(db, champion, django_capture_on_commit_callbacks):
-    from creditdata.synthetic import synthetic_uscc
-
-    enterprise, owner = enterprise_with_owner(uscc=synthetic_uscc(77))
-    grant(enterprise, owner)
-    with django_capture_on_commit_callbacks(execute=True):
-        creditdata_services.ingestion_request(enterprise=enterprise, requested_by=owner)
-    return enterprise, owner
 
 
 def test_online_score_keeps_model_snapshot_and_reasons(scored_enterprise, champion):
@@ -60,7 +29,9 @@ def test_online_score_keeps_model_snapshot_and_reasons(scored_enterprise, champi
     assert new_logs.count() == DataAccessLog.objects.count() - logs_before == 12
 
 
-def test_rescoring_the_same_snapshot_with_the_same_model_is_bit_identical(scored_enterprise):
+def test_rescoring_the_same_snapshot_with_the_same_model_is_bit_identical(
+    scored_enterprise,
+):
     enterprise, _owner = scored_enterprise
     score = services.enterprise_score(enterprise=enterprise)
     stored = CreditScore.objects.get(pk=score.pk)
@@ -72,7 +43,9 @@ def test_rescoring_the_same_snapshot_with_the_same_model_is_bit_identical(scored
         assert str(again.grade[0]) == stored.grade
 
 
-def test_promoting_a_model_leaves_old_scores_alone(scored_enterprise, small_models, champion):
+def test_promoting_a_model_leaves_old_scores_alone(
+    scored_enterprise, small_models, champion
+):
     enterprise, _owner = scored_enterprise
     old = services.enterprise_score(enterprise=enterprise)
     before = CreditScore.objects.filter(pk=old.pk).values().get()

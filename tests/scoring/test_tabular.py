@@ -18,7 +18,12 @@ from django.core.management import CommandError, call_command
 
 from scoring import metrics as m
 from scoring.report import PLOTS
-from scoring.tabular import REASON_COLUMNS, TabularCreditModel
+from scoring.tabular import (
+    REASON_COLUMNS,
+    TabularCreditModel,
+    TabularDataError,
+    target_vector,
+)
 
 N_TRAIN = 2000
 REGION_RISK = {"north": -0.6, "south": 0.0, "east": 0.4, "west": 0.9, "island": 0.2}
@@ -357,3 +362,39 @@ def test_score_csv_names_a_non_numeric_value(tmp_path, model_dir, test_frame):
 def test_csv_mode_needs_target_bad_and_out(tmp_path):
     with pytest.raises(CommandError, match="--target"):
         call_command("train_model", csv=str(tmp_path / "t.csv"), bad="1", out="x")
+
+
+# ---- unit checks of the data rules ---------------------------------------------------
+
+
+def test_numeric_target_matches_numerically():
+    frame = pd.DataFrame({"t": ["0", "1.0", "1", " 1 ", "0.0"]})
+    assert target_vector(frame, "t", "1").tolist() == [0, 1, 1, 1, 0]
+    text = pd.DataFrame({"t": [" bad", "good", "bad ", "good"]})
+    assert target_vector(text, "t", "bad").tolist() == [1, 0, 1, 0]
+
+
+def test_flag_with_blanks_is_not_constant_but_all_blank_is(tmp_path):
+    frame = make_frame(300, 4)
+    frame["collateral"] = np.where(np.arange(300) % 3 == 0, "yes", None)
+    model = TabularCreditModel().fit(
+        frame,
+        target="default",
+        bad_value="1",
+        id_column="customer_id",
+        seed=1,
+        nthread=1,
+    )
+    assert "collateral" in [c.name for c in model.columns]
+    frame["collateral"] = None
+    with pytest.raises(TabularDataError, match="'collateral' is constant"):
+        TabularCreditModel().fit(
+            frame, target="default", bad_value="1", seed=1, nthread=1
+        )
+
+
+def test_chunked_scoring_matches(model, test_frame, monkeypatch):
+    rows = test_frame.head(300)
+    whole = model.predict(rows)
+    monkeypatch.setattr("scoring.tabular.PREDICT_CHUNK", 64)
+    pd.testing.assert_frame_equal(model.predict(rows), whole)

@@ -1,0 +1,225 @@
+"""End to end in a real browser: the SME journey, in both languages.
+
+Log in, register the enterprise (a mistyped USCC first), read the consent notice and
+grant the platform, see the pulled data, get scored, revoke, and read the access log.
+Chinese lives at unprefixed URLs, English under ``/en/``; every page must render in the
+requested language and nothing may reach the browser console.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import translation
+from playwright.sync_api import Page, expect
+
+from borrowers.models import AccessChannel, CreditAuthorization, Enterprise
+from borrowers.uscc import ALPHABET
+from creditdata.synthetic import synthetic_uscc
+from tests.e2e.conftest import ConsoleLog
+from tests.e2e.test_signup_login import expect_lang, submit, wait_for_path
+from tests.factories import UserFactory
+from tests.factories.accounts import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+USCC_INDEX = {"zh-hans": 4242, "en": 4243}
+ENTERPRISE_NAME = {
+    "zh-hans": "深圳市信易贷端到端科技有限公司",
+    "en": "Shenzhen E2E Journey Technology Co., Ltd.",
+}
+# What the field error says about a wrong check character, in each language.
+CHECK_ERROR = {
+    "zh-hans": re.compile(r"第18位|校验"),
+    "en": re.compile(r"check character", re.IGNORECASE),
+}
+
+
+@pytest.fixture(scope="module")
+def fitted_model():
+    """A small platform model; fitting is pure (no database), so it is fitted once."""
+    from scoring.synthetic_sample import draw_sample
+    from scoring.training import fit_platform_model
+
+    sample = draw_sample(
+        enterprises_per_vintage=300,
+        vintages=(dt.date(2024, 6, 30), dt.date(2024, 12, 31), dt.date(2025, 6, 30)),
+        processes=1,
+    )
+    return fit_platform_model(sample, seed=1, nthread=1)
+
+
+def mistyped(uscc: str) -> str:
+    """``uscc`` with another (allowed) check character."""
+    wrong = ALPHABET[(ALPHABET.index(uscc[-1]) + 1) % len(ALPHABET)]
+    return uscc[:-1] + wrong
+
+
+def label(choice, language: str) -> str:
+    with translation.override(language):
+        return str(choice.label)
+
+
+def gettext(message: str, language: str) -> str:
+    with translation.override(language):
+        return translation.gettext(message)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize(
+    ("language", "prefix"), [("zh-hans", ""), ("en", "/en")], ids=["zh-hans", "en"]
+)
+def test_sme_journey(
+    page: Page,
+    console: ConsoleLog,
+    fitted_model,
+    tmp_path,
+    language: str,
+    prefix: str,
+) -> None:
+    from scoring.services import model_promote
+    from scoring.training import register_model
+
+    # --- set-up in the database (live_server tests flush it between tests) ------------
+    model_promote(model=register_model(fitted_model), promoted_by=None)
+    user = UserFactory()
+    uscc = synthetic_uscc(USCC_INDEX[language])
+    name = ENTERPRISE_NAME[language]
+
+    # --- log in: no organization yet ----------------------------------------------------
+    page.goto(f"{prefix}/accounts/login/")
+    expect_lang(page, language)
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    submit(page)
+    wait_for_path(page, f"{prefix}/portal/")
+    expect_lang(page, language)
+    none = page.locator('[data-portal="none"]')
+    expect(none).to_be_visible()
+    register_link = none.locator(f'a[href="{prefix}/portal/enterprise/register/"]')
+    expect(register_link).to_be_visible()
+
+    # --- register the enterprise: a mistyped check character first ---------------------
+    register_link.click()
+    wait_for_path(page, f"{prefix}/portal/enterprise/register/")
+    expect_lang(page, language)
+    page.fill("input[name=uscc]", mistyped(uscc))
+    page.fill("input[name=name]", name)
+    page.fill("input[name=legal_representative]", "张三" if language == "zh-hans" else "Zhang San")
+    page.fill("input[name=registered_capital]", "5000000")
+    page.fill("input[name=founded_on]", "2016-03-18")
+    page.select_option("select[name=industry]", "C")
+    page.select_option("select[name=district]", "440306")
+    page.fill("input[name=employees]", "42")
+    submit(page)
+    wait_for_path(page, f"{prefix}/portal/enterprise/register/")
+    expect_lang(page, language)
+    uscc_error = page.locator('.invalid-feedback[data-field="uscc"]')
+    expect(uscc_error).to_have_count(1)
+    expect(uscc_error).to_have_text(CHECK_ERROR[language])
+    assert not Enterprise.objects.exists()
+    # The other fields keep what was typed; only the code is corrected.
+    expect(page.locator("input[name=name]")).to_have_value(name)
+    page.fill("input[name=uscc]", uscc)
+    submit(page)
+    wait_for_path(page, f"{prefix}/portal/enterprise/consents/new/")
+    expect_lang(page, language)
+    enterprise = Enterprise.objects.get()
+    assert (enterprise.uscc, enterprise.name) == (uscc, name)
+
+    # --- consent: read the notice, then grant it ------------------------------------
+    form = page.locator("main form")
+    grantee = form.locator("select[name=grantee]")
+    platform_label = grantee.locator("option:checked").inner_text()
+    assert platform_label.strip(), "no grantee preselected"
+    page.select_option("select[name=purpose]", "scoring")
+    categories = form.locator("input[name=categories]")
+    assert categories.count() > 0
+    for index in range(categories.count()):
+        expect(categories.nth(index)).to_be_checked()
+    expect(form.locator("input[name=months]")).to_have_value("12")
+    expect(form.locator("input[name=retention_days]")).not_to_have_value("")
+    form.locator("button[name=action][value=preview]").click()
+    notice = page.get_by_test_id("notice")
+    expect(notice).to_be_visible()
+    expect_lang(page, language)
+    expect(notice).to_contain_text(name)
+    expect(notice).to_contain_text(uscc)
+    page.check("input[name=agree]")
+    page.locator("button[name=action][value=grant]").click()
+    wait_for_path(page, f"{prefix}/portal/enterprise/consents/")
+    expect_lang(page, language)
+    rows = page.locator("[data-testid=consents] tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".badge.text-bg-success")).to_have_text(
+        gettext("In force", language)
+    )
+
+    # --- the data the platform pulled (eagerly, from the in-process sandbox) ----------
+    page.goto(f"{prefix}/portal/enterprise/data/")
+    expect_lang(page, language)
+    overview = page.get_by_test_id("data-overview")
+    tax_link = overview.locator(f'a[href="{prefix}/portal/enterprise/data/tax/"]')
+    expect(tax_link).to_be_visible()
+    tax_row = overview.locator("tbody tr").filter(has=tax_link)
+    tax_count = int(tax_row.locator("td").nth(1).inner_text().strip())
+    assert tax_count > 0
+    tax_link.click()
+    wait_for_path(page, f"{prefix}/portal/enterprise/data/tax/")
+    expect_lang(page, language)
+    records = page.locator("[data-testid=records] tbody tr")
+    expect(records.first).to_be_visible()
+    assert records.count() == min(tax_count, 50)
+
+    # --- score now --------------------------------------------------------------------
+    page.goto(f"{prefix}/portal/enterprise/score/")
+    expect_lang(page, language)
+    page.locator(
+        f'main form[action="{prefix}/portal/enterprise/score/now/"] button[type=submit]'
+    ).click()
+    wait_for_path(page, f"{prefix}/portal/enterprise/score/")
+    expect_lang(page, language)
+    latest = page.get_by_test_id("latest-score")
+    expect(latest).to_be_visible()
+    grade = latest.locator("[data-grade]").get_attribute("data-grade")
+    assert grade in {"A", "B", "C", "D"}, grade
+    reasons = page.locator("[data-testid=reasons] li")
+    if reasons.count():
+        assert 1 <= reasons.count() <= 4, reasons.all_inner_texts()
+    else:
+        expect(page.locator("main")).to_contain_text(
+            gettext("No factor lowered your score.", language)
+        )
+    page.screenshot(path=tmp_path / f"score-{language}.png", full_page=True)
+    page.screenshot(path=f"/tmp/e2e-score-{language[:2]}.png", full_page=True)  # DEV
+
+    # --- revoke -----------------------------------------------------------------------
+    page.goto(f"{prefix}/portal/enterprise/consents/")
+    expect_lang(page, language)
+    page.get_by_test_id("revoke").click()
+    wait_for_path(page, f"{prefix}/portal/enterprise/consents/")
+    expect_lang(page, language)
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".badge.text-bg-success")).to_have_count(0)
+    expect(rows.first.locator(".badge.text-bg-secondary")).to_have_text(
+        gettext("Revoked", language)
+    )
+    expect(page.get_by_test_id("revoke")).to_have_count(0)
+    assert CreditAuthorization.objects.get().revoked_at is not None
+
+    # --- who read the data --------------------------------------------------------------
+    page.goto(f"{prefix}/portal/enterprise/access-log/")
+    expect_lang(page, language)
+    log_rows = page.locator("[data-testid=access-log] tbody tr")
+    expect(log_rows.first).to_be_visible()
+    channels = {
+        label(AccessChannel.INGESTION, language),
+        label(AccessChannel.SCORING, language),
+    }
+    texts = log_rows.all_inner_texts()
+    platform_reads = [t for t in texts if any(c in t for c in channels)]
+    assert platform_reads, texts
+
+    console.assert_clean()
