@@ -21,7 +21,14 @@ from borrowers.exceptions import ConsentRequired
 from scoring import drift, services
 from scoring.models import CreditScore, ModelVersion
 
-REPORT_FILES = {"report.html", "roc.png", "ks.png", "calibration.png", "score_distribution.png", "feature_importance.png"}
+REPORT_FILES = {
+    "report.html",
+    "roc.png",
+    "ks.png",
+    "calibration.png",
+    "score_distribution.png",
+    "feature_importance.png",
+}
 
 
 @login_required
@@ -29,7 +36,9 @@ def my_score(request: HttpRequest) -> HttpResponse:
     enterprise = borrower_selectors.enterprise_for_user(user=request.user)
     if enterprise is None:
         raise Http404(_("You do not belong to a registered enterprise."))
-    scores = CreditScore.objects.filter(enterprise=enterprise).select_related("model_version")
+    scores = CreditScore.objects.filter(enterprise=enterprise).select_related(
+        "model_version"
+    )
     return render(
         request,
         "marketplace/my_score.html",
@@ -46,10 +55,14 @@ def score_now(request: HttpRequest) -> HttpResponse:
     try:
         services.enterprise_score(enterprise=enterprise, requested_by=request.user)
     except ConsentRequired:
-        messages.error(request, _("Authorize the platform to use your data for scoring first."))
+        messages.error(
+            request, _("Authorize the platform to use your data for scoring first.")
+        )
         return redirect("creditdata:consent_new")
     except services.NoChampion:
-        messages.error(request, _("Scoring is not available yet: no model has been approved."))
+        messages.error(
+            request, _("Scoring is not available yet: no model has been approved.")
+        )
     return redirect("marketplace:my_score")
 
 
@@ -76,7 +89,10 @@ def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
     _operator(request)
     model = get_object_or_404(ModelVersion, pk=pk)
     services.model_promote(model=model, promoted_by=request.user)
-    messages.success(request, _("Model %(version)s is now the champion.") % {"version": model.version})
+    messages.success(
+        request,
+        _("Model %(version)s is now the champion.") % {"version": model.version},
+    )
     return redirect("marketplace:models")
 
 
@@ -100,5 +116,10 @@ def model_drift(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "marketplace/drift.html",
-        {"model": model, "drift": drift.model_drift(model), "watch": drift.WATCH, "alert": drift.ALERT},
+        {
+            "model": model,
+            "drift": drift.model_drift(model),
+            "watch": drift.WATCH,
+            "alert": drift.ALERT,
+        },
     )

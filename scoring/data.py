@@ -34,7 +34,10 @@ def frames_from_wire(records: Iterable[tuple[object, dict]]) -> dict[str, pd.Dat
     """Frames from ``(enterprise key, wire record)`` pairs, as the provider sends them."""
     by_category: dict[str, list[dict]] = {category: [] for category in Category.values}
     for key, record in records:
-        row = {spec.name: record.get(spec.name) for spec in RECORD_FIELDS[record["category"]]}
+        row = {
+            spec.name: record.get(spec.name)
+            for spec in RECORD_FIELDS[record["category"]]
+        }
         row["enterprise"] = key
         by_category[record["category"]].append(row)
     return {
@@ -43,9 +46,7 @@ def frames_from_wire(records: Iterable[tuple[object, dict]]) -> dict[str, pd.Dat
     }
 
 
-def synthetic_frames(
-    usccs: Sequence[str], as_of: dt.date
-) -> dict[str, pd.DataFrame]:
+def synthetic_frames(usccs: Sequence[str], as_of: dt.date) -> dict[str, pd.DataFrame]:
     """The sandbox's records of these enterprises as of a date, keyed by USCC."""
     from creditdata.synthetic import records_for
 

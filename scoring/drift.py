@@ -27,7 +27,11 @@ def reference_bins(values: np.ndarray) -> dict:
     """Quantile edges and shares (the last share is "missing") of a training column."""
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
-    edges = np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1)[1:-1])) if finite.size else np.array([])
+    edges = (
+        np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1)[1:-1]))
+        if finite.size
+        else np.array([])
+    )
     return {"edges": [float(e) for e in edges], "shares": _shares(values, edges)}
 
 
@@ -35,8 +39,13 @@ def _shares(values: np.ndarray, edges: Sequence[float]) -> list[float]:
     values = np.asarray(values, dtype=float)
     total = max(len(values), 1)
     finite = values[np.isfinite(values)]
-    counts = np.bincount(np.searchsorted(np.asarray(edges), finite, side="right"), minlength=len(edges) + 1)
-    return [float(c) / total for c in counts] + [float(np.sum(~np.isfinite(values))) / total]
+    counts = np.bincount(
+        np.searchsorted(np.asarray(edges), finite, side="right"),
+        minlength=len(edges) + 1,
+    )
+    return [float(c) / total for c in counts] + [
+        float(np.sum(~np.isfinite(values))) / total
+    ]
 
 
 def psi(reference: dict, values: np.ndarray) -> float:
@@ -60,18 +69,23 @@ def model_drift(model, *, days: int = 30, now: dt.datetime | None = None) -> dic
 
     since = (now or timezone.now()) - dt.timedelta(days=days)
     rows = list(
-        CreditScore.objects.filter(model_version=model, created_at__gte=since).values_list(
-            "features", "score"
-        )
+        CreditScore.objects.filter(
+            model_version=model, created_at__gte=since
+        ).values_list("features", "score")
     )
     reference = model.training_summary.get("reference", {})
     result = {"scores": len(rows), "since": since, "features": [], "score": None}
     if not rows or not reference:
         return result
     for name, ref in reference.get("features", {}).items():
-        values = np.array([np.nan if r[0].get(name) is None else r[0][name] for r in rows], dtype=float)
+        values = np.array(
+            [np.nan if r[0].get(name) is None else r[0][name] for r in rows],
+            dtype=float,
+        )
         value = psi(ref, values)
-        result["features"].append({"name": name, "psi": round(value, 4), "level": level(value)})
+        result["features"].append(
+            {"name": name, "psi": round(value, 4), "level": level(value)}
+        )
     score_value = psi(reference["score"], np.array([r[1] for r in rows], dtype=float))
     result["score"] = {"psi": round(score_value, 4), "level": level(score_value)}
     result["features"].sort(key=lambda item: -item["psi"])

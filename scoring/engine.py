@@ -62,7 +62,9 @@ def train_booster(
     """A booster trained on ``train``, stopped at the best round on ``valid``."""
     settings = {**DEFAULT_PARAMS, **(params or {}), "seed": seed, "nthread": nthread}
     if monotone is not None and any(monotone):
-        settings["monotone_constraints"] = "(" + ",".join(str(int(c)) for c in monotone) + ")"
+        settings["monotone_constraints"] = (
+            "(" + ",".join(str(int(c)) for c in monotone) + ")"
+        )
     names = list(feature_names)
     dtrain = xgb.DMatrix(train[0], label=train[1], feature_names=names, nthread=nthread)
     dvalid = xgb.DMatrix(valid[0], label=valid[1], feature_names=names, nthread=nthread)
@@ -87,7 +89,9 @@ class Platt:
     b: float
 
     def pd(self, margin: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self.a * np.asarray(margin, dtype=float) + self.b)))
+        return 1.0 / (
+            1.0 + np.exp(-(self.a * np.asarray(margin, dtype=float) + self.b))
+        )
 
     def to_dict(self) -> dict[str, float]:
         return {"method": "platt", "a": self.a, "b": self.b}

@@ -54,47 +54,267 @@ GROUPS = {
 INDUSTRY_SECTIONS = ("C", "E", "F", "G", "H", "I", "L", "M")
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("years_in_business", -1, "registration", "经营年限（年）", "years in business"),
-    Feature("registered_capital_log", -1, "registration", "注册资本（对数）", "registered capital (log)"),
-    Feature("tax_paid_12m_log", -1, "tax", "近12个月纳税额（对数）", "tax paid, last 12 months (log)"),
-    Feature("tax_paid_24m_log", -1, "tax", "近24个月纳税额（对数）", "tax paid, last 24 months (log)"),
-    Feature("tax_trend_12m", -1, "tax", "纳税额同比变化（对数）", "tax paid, change on the year before (log)"),
-    Feature("tax_per_employee_log", -1, "tax", "人均纳税额（对数）", "tax paid per employee (log)"),
-    Feature("tax_credit_grade", -1, "tax", "纳税信用等级（A=4…D=0）", "tax credit grade (A=4 … D=0)"),
-    Feature("tax_credit_grade_avg_24m", -1, "tax", "近24个月平均纳税信用等级", "average tax credit grade, last 24 months"),
-    Feature("tax_arrears_months_12m", 1, "tax", "近12个月欠税月数", "months with tax arrears, last 12"),
-    Feature("tax_arrears_months_24m", 1, "tax", "近24个月欠税月数", "months with tax arrears, last 24"),
-    Feature("tax_zero_months_12m", 1, "tax", "近12个月零申报月数", "months with no tax paid, last 12"),
-    Feature("headcount_log", 0, "employment", "参保人数（对数）", "insured headcount (log)"),
-    Feature("headcount_change_12m", -1, "employment", "参保人数12个月变化（对数）", "headcount change over 12 months (log)"),
-    Feature("headcount_change_24m", -1, "employment", "参保人数24个月变化（对数）", "headcount change over 24 months (log)"),
-    Feature("social_arrears_months_12m", 1, "employment", "近12个月社保欠费月数", "months with social-insurance arrears, last 12"),
-    Feature("social_arrears_months_24m", 1, "employment", "近24个月社保欠费月数", "months with social-insurance arrears, last 24"),
-    Feature("housing_fund_enrolled", -1, "housing_fund", "是否缴存住房公积金", "pays into the housing fund"),
-    Feature("housing_fund_coverage", -1, "housing_fund", "公积金缴存人数占参保人数比例", "housing-fund contributors per insured employee"),
-    Feature("housing_fund_late_months_12m", 1, "housing_fund", "近12个月公积金逾期月数", "months of late housing-fund payment, last 12"),
-    Feature("electricity_trend_12m", -1, "utilities", "用电量同比变化（对数）", "electricity use, change on the year before (log)"),
-    Feature("utility_arrears_months_12m", 1, "utilities", "近12个月水电气欠费月数", "months with utility arrears, last 12"),
-    Feature("customs_volume_12m_log", -1, "customs", "近12个月进出口额（对数）", "imports and exports, last 12 months (log)"),
-    Feature("customs_per_employee_log", -1, "customs", "人均进出口额（对数）", "imports and exports per employee (log)"),
+    Feature(
+        "years_in_business", -1, "registration", "经营年限（年）", "years in business"
+    ),
+    Feature(
+        "registered_capital_log",
+        -1,
+        "registration",
+        "注册资本（对数）",
+        "registered capital (log)",
+    ),
+    Feature(
+        "tax_paid_12m_log",
+        -1,
+        "tax",
+        "近12个月纳税额（对数）",
+        "tax paid, last 12 months (log)",
+    ),
+    Feature(
+        "tax_paid_24m_log",
+        -1,
+        "tax",
+        "近24个月纳税额（对数）",
+        "tax paid, last 24 months (log)",
+    ),
+    Feature(
+        "tax_trend_12m",
+        -1,
+        "tax",
+        "纳税额同比变化（对数）",
+        "tax paid, change on the year before (log)",
+    ),
+    Feature(
+        "tax_per_employee_log",
+        -1,
+        "tax",
+        "人均纳税额（对数）",
+        "tax paid per employee (log)",
+    ),
+    Feature(
+        "tax_credit_grade",
+        -1,
+        "tax",
+        "纳税信用等级（A=4…D=0）",
+        "tax credit grade (A=4 … D=0)",
+    ),
+    Feature(
+        "tax_credit_grade_avg_24m",
+        -1,
+        "tax",
+        "近24个月平均纳税信用等级",
+        "average tax credit grade, last 24 months",
+    ),
+    Feature(
+        "tax_arrears_months_12m",
+        1,
+        "tax",
+        "近12个月欠税月数",
+        "months with tax arrears, last 12",
+    ),
+    Feature(
+        "tax_arrears_months_24m",
+        1,
+        "tax",
+        "近24个月欠税月数",
+        "months with tax arrears, last 24",
+    ),
+    Feature(
+        "tax_zero_months_12m",
+        1,
+        "tax",
+        "近12个月零申报月数",
+        "months with no tax paid, last 12",
+    ),
+    Feature(
+        "headcount_log", 0, "employment", "参保人数（对数）", "insured headcount (log)"
+    ),
+    Feature(
+        "headcount_change_12m",
+        -1,
+        "employment",
+        "参保人数12个月变化（对数）",
+        "headcount change over 12 months (log)",
+    ),
+    Feature(
+        "headcount_change_24m",
+        -1,
+        "employment",
+        "参保人数24个月变化（对数）",
+        "headcount change over 24 months (log)",
+    ),
+    Feature(
+        "social_arrears_months_12m",
+        1,
+        "employment",
+        "近12个月社保欠费月数",
+        "months with social-insurance arrears, last 12",
+    ),
+    Feature(
+        "social_arrears_months_24m",
+        1,
+        "employment",
+        "近24个月社保欠费月数",
+        "months with social-insurance arrears, last 24",
+    ),
+    Feature(
+        "housing_fund_enrolled",
+        -1,
+        "housing_fund",
+        "是否缴存住房公积金",
+        "pays into the housing fund",
+    ),
+    Feature(
+        "housing_fund_coverage",
+        -1,
+        "housing_fund",
+        "公积金缴存人数占参保人数比例",
+        "housing-fund contributors per insured employee",
+    ),
+    Feature(
+        "housing_fund_late_months_12m",
+        1,
+        "housing_fund",
+        "近12个月公积金逾期月数",
+        "months of late housing-fund payment, last 12",
+    ),
+    Feature(
+        "electricity_trend_12m",
+        -1,
+        "utilities",
+        "用电量同比变化（对数）",
+        "electricity use, change on the year before (log)",
+    ),
+    Feature(
+        "utility_arrears_months_12m",
+        1,
+        "utilities",
+        "近12个月水电气欠费月数",
+        "months with utility arrears, last 12",
+    ),
+    Feature(
+        "customs_volume_12m_log",
+        -1,
+        "customs",
+        "近12个月进出口额（对数）",
+        "imports and exports, last 12 months (log)",
+    ),
+    Feature(
+        "customs_per_employee_log",
+        -1,
+        "customs",
+        "人均进出口额（对数）",
+        "imports and exports per employee (log)",
+    ),
     Feature("patents_count", -1, "innovation", "专利数量", "patents"),
     Feature("trademarks_count", -1, "innovation", "商标数量", "trademarks"),
-    Feature("penalties_24m", 1, "penalties", "近24个月行政处罚次数", "administrative penalties, last 24 months"),
-    Feature("serious_penalties_36m", 1, "penalties", "近36个月严重行政处罚次数", "serious penalties, last 36 months"),
-    Feature("unrepaired_penalties", 1, "penalties", "未完成信用修复的处罚数", "penalties not yet repaired"),
-    Feature("months_since_last_penalty", -1, "penalties", "距最近一次处罚月数", "months since the last penalty"),
-    Feature("penalties_per_year", 1, "penalties", "年均行政处罚次数", "administrative penalties per year in business"),
-    Feature("court_judgements_36m", 1, "court", "近36个月涉诉判决数", "court judgements, last 36 months"),
-    Feature("court_enforcements_36m", 1, "court", "近36个月被执行案件数", "enforcement cases, last 36 months"),
-    Feature("court_cases_per_year", 1, "court", "年均涉诉案件数", "court cases per year in business"),
-    Feature("dishonest_debtor", 1, "court", "是否为失信被执行人", "listed as a dishonest judgement debtor"),
-    Feature("abnormal_listed_now", 1, "abnormal", "当前是否列入经营异常名录", "currently on the abnormal-operation list"),
-    Feature("abnormal_listings", 1, "abnormal", "列入经营异常名录次数", "times listed as abnormal"),
-    Feature("honours_count", -1, "honours", "荣誉与红名单数量", "honours and red-list entries"),
-    Feature("honours_per_year", -1, "honours", "年均荣誉数量", "honours per year in business"),
-    Feature("credit_commitments_count", -1, "honours", "信用承诺数量", "credit commitments made"),
+    Feature(
+        "penalties_24m",
+        1,
+        "penalties",
+        "近24个月行政处罚次数",
+        "administrative penalties, last 24 months",
+    ),
+    Feature(
+        "serious_penalties_36m",
+        1,
+        "penalties",
+        "近36个月严重行政处罚次数",
+        "serious penalties, last 36 months",
+    ),
+    Feature(
+        "unrepaired_penalties",
+        1,
+        "penalties",
+        "未完成信用修复的处罚数",
+        "penalties not yet repaired",
+    ),
+    Feature(
+        "months_since_last_penalty",
+        -1,
+        "penalties",
+        "距最近一次处罚月数",
+        "months since the last penalty",
+    ),
+    Feature(
+        "penalties_per_year",
+        1,
+        "penalties",
+        "年均行政处罚次数",
+        "administrative penalties per year in business",
+    ),
+    Feature(
+        "court_judgements_36m",
+        1,
+        "court",
+        "近36个月涉诉判决数",
+        "court judgements, last 36 months",
+    ),
+    Feature(
+        "court_enforcements_36m",
+        1,
+        "court",
+        "近36个月被执行案件数",
+        "enforcement cases, last 36 months",
+    ),
+    Feature(
+        "court_cases_per_year",
+        1,
+        "court",
+        "年均涉诉案件数",
+        "court cases per year in business",
+    ),
+    Feature(
+        "dishonest_debtor",
+        1,
+        "court",
+        "是否为失信被执行人",
+        "listed as a dishonest judgement debtor",
+    ),
+    Feature(
+        "abnormal_listed_now",
+        1,
+        "abnormal",
+        "当前是否列入经营异常名录",
+        "currently on the abnormal-operation list",
+    ),
+    Feature(
+        "abnormal_listings",
+        1,
+        "abnormal",
+        "列入经营异常名录次数",
+        "times listed as abnormal",
+    ),
+    Feature(
+        "honours_count",
+        -1,
+        "honours",
+        "荣誉与红名单数量",
+        "honours and red-list entries",
+    ),
+    Feature(
+        "honours_per_year",
+        -1,
+        "honours",
+        "年均荣誉数量",
+        "honours per year in business",
+    ),
+    Feature(
+        "credit_commitments_count",
+        -1,
+        "honours",
+        "信用承诺数量",
+        "credit commitments made",
+    ),
     *(
-        Feature(f"industry_{section}", 0, "industry", f"行业门类{section}", f"industry section {section}")
+        Feature(
+            f"industry_{section}",
+            0,
+            "industry",
+            f"行业门类{section}",
+            f"industry section {section}",
+        )
         for section in INDUSTRY_SECTIONS
     ),
 )
@@ -135,7 +355,9 @@ def _prepare(frame: pd.DataFrame, category: str, as_of: pd.Series) -> pd.DataFra
         if spec.kind in ("date", "month"):
             frame[spec.name] = pd.to_datetime(frame[spec.name], errors="coerce")
         elif spec.kind in ("decimal", "int"):
-            frame[spec.name] = pd.to_numeric(frame[spec.name], errors="coerce").astype(float)
+            frame[spec.name] = pd.to_numeric(frame[spec.name], errors="coerce").astype(
+                float
+            )
     frame["as_of"] = frame["enterprise"].map(as_of)
     frame = frame[frame["as_of"].notna()]
     primary = PRIMARY_DATE[category]
@@ -157,7 +379,9 @@ def _sum_in(frame: pd.DataFrame, column: str, low: int, high: int) -> pd.Series:
 
 
 def _count_in(frame: pd.DataFrame, mask: pd.Series, low: int, high: int) -> pd.Series:
-    window = frame[mask & (frame["months_back"] >= low) & (frame["months_back"] <= high)]
+    window = frame[
+        mask & (frame["months_back"] >= low) & (frame["months_back"] <= high)
+    ]
     return window.groupby("enterprise").size()
 
 
@@ -185,12 +409,18 @@ def build_features(
         out[name] = column if fill is None else column.fillna(fill)
 
     # Registration.
-    reg = frame_of(Category.REGISTRATION).drop_duplicates("enterprise", keep="last").set_index("enterprise")
+    reg = (
+        frame_of(Category.REGISTRATION)
+        .drop_duplicates("enterprise", keep="last")
+        .set_index("enterprise")
+    )
     put("years_in_business", _months_between(reg["as_of"], reg["founded_on"]) / 12)
     put("registered_capital_log", np.log1p(reg["registered_capital"]))
     industry = reg["industry"].reindex(index)
     for section in INDUSTRY_SECTIONS:
-        out[f"industry_{section}"] = np.where(industry.isna(), np.nan, (industry == section).astype(float))
+        out[f"industry_{section}"] = np.where(
+            industry.isna(), np.nan, (industry == section).astype(float)
+        )
 
     # Tax.
     tax = frame_of(Category.TAX)
@@ -198,47 +428,112 @@ def build_features(
     paid_12 = _sum_in(tax, "tax_paid", 1, 12)
     paid_prev = _sum_in(tax, "tax_paid", 13, 24)
     put("tax_paid_12m_log", np.log1p(paid_12.reindex(has_tax.index, fill_value=0.0)))
-    put("tax_paid_24m_log", np.log1p((paid_12.add(paid_prev, fill_value=0.0)).reindex(has_tax.index, fill_value=0.0)))
+    put(
+        "tax_paid_24m_log",
+        np.log1p(
+            (paid_12.add(paid_prev, fill_value=0.0)).reindex(
+                has_tax.index, fill_value=0.0
+            )
+        ),
+    )
     both = paid_12.index.intersection(paid_prev.index)
     put("tax_trend_12m", np.log1p(paid_12[both]) - np.log1p(paid_prev[both]))
     latest_grade = (
-        tax.dropna(subset=["credit_grade"]).sort_values("period").groupby("enterprise")["credit_grade"].last()
+        tax.dropna(subset=["credit_grade"])
+        .sort_values("period")
+        .groupby("enterprise")["credit_grade"]
+        .last()
     )
     put("tax_credit_grade", latest_grade.map(GRADE_POINTS))
     graded = tax[(tax["months_back"] >= 1) & (tax["months_back"] <= 24)].copy()
     graded["points"] = graded["credit_grade"].map(GRADE_POINTS)
     put("tax_credit_grade_avg_24m", graded.groupby("enterprise")["points"].mean())
-    put("tax_arrears_months_12m", _count_in(tax, tax["arrears"] > 0, 1, 12).reindex(has_tax.index, fill_value=0))
-    put("tax_arrears_months_24m", _count_in(tax, tax["arrears"] > 0, 1, 24).reindex(has_tax.index, fill_value=0))
-    put("tax_zero_months_12m", _count_in(tax, tax["tax_paid"] <= 0, 1, 12).reindex(has_tax.index, fill_value=0))
+    put(
+        "tax_arrears_months_12m",
+        _count_in(tax, tax["arrears"] > 0, 1, 12).reindex(has_tax.index, fill_value=0),
+    )
+    put(
+        "tax_arrears_months_24m",
+        _count_in(tax, tax["arrears"] > 0, 1, 24).reindex(has_tax.index, fill_value=0),
+    )
+    put(
+        "tax_zero_months_12m",
+        _count_in(tax, tax["tax_paid"] <= 0, 1, 12).reindex(
+            has_tax.index, fill_value=0
+        ),
+    )
 
     # Social insurance.
     social = frame_of(Category.SOCIAL_INSURANCE)
     recent = social[(social["months_back"] >= 1) & (social["months_back"] <= 12)]
-    latest = recent.sort_values("months_back").groupby("enterprise")["headcount"].first()
-    year_ago = social[social["months_back"] == 13].groupby("enterprise")["headcount"].first()
+    latest = (
+        recent.sort_values("months_back").groupby("enterprise")["headcount"].first()
+    )
+    year_ago = (
+        social[social["months_back"] == 13].groupby("enterprise")["headcount"].first()
+    )
     put("headcount_log", np.log1p(latest))
     common = latest.index.intersection(year_ago.index)
     put("headcount_change_12m", np.log1p(latest[common]) - np.log1p(year_ago[common]))
-    two_years_ago = social[social["months_back"] == 25].groupby("enterprise")["headcount"].first()
+    two_years_ago = (
+        social[social["months_back"] == 25].groupby("enterprise")["headcount"].first()
+    )
     common = latest.index.intersection(two_years_ago.index)
-    put("headcount_change_24m", np.log1p(latest[common]) - np.log1p(two_years_ago[common]))
+    put(
+        "headcount_change_24m",
+        np.log1p(latest[common]) - np.log1p(two_years_ago[common]),
+    )
     has_social = pd.Series(1.0, index=social["enterprise"].unique())
-    put("social_arrears_months_12m", _count_in(social, social["arrears"] > 0, 1, 12).reindex(has_social.index, fill_value=0))
-    put("social_arrears_months_24m", _count_in(social, social["arrears"] > 0, 1, 24).reindex(has_social.index, fill_value=0))
+    put(
+        "social_arrears_months_12m",
+        _count_in(social, social["arrears"] > 0, 1, 12).reindex(
+            has_social.index, fill_value=0
+        ),
+    )
+    put(
+        "social_arrears_months_24m",
+        _count_in(social, social["arrears"] > 0, 1, 24).reindex(
+            has_social.index, fill_value=0
+        ),
+    )
     avg_headcount = recent.groupby("enterprise")["headcount"].mean()
-    put("tax_per_employee_log", np.log1p(paid_12.reindex(avg_headcount.index, fill_value=0.0) / avg_headcount.clip(lower=1)))
+    put(
+        "tax_per_employee_log",
+        np.log1p(
+            paid_12.reindex(avg_headcount.index, fill_value=0.0)
+            / avg_headcount.clip(lower=1)
+        ),
+    )
 
     # Housing fund.
     housing = frame_of(Category.HOUSING_FUND)
-    housing_recent = housing[(housing["months_back"] >= 1) & (housing["months_back"] <= 12)]
+    housing_recent = housing[
+        (housing["months_back"] >= 1) & (housing["months_back"] <= 12)
+    ]
     enrolled = pd.Series(1.0, index=housing_recent["enterprise"].unique())
-    put("housing_fund_enrolled", enrolled.reindex(has_social.index.union(enrolled.index), fill_value=0.0))
-    contributors = housing_recent.sort_values("months_back").groupby("enterprise")["contributors"].first()
-    coverage = (contributors / latest.reindex(contributors.index).clip(lower=1)).clip(upper=2)
+    put(
+        "housing_fund_enrolled",
+        enrolled.reindex(has_social.index.union(enrolled.index), fill_value=0.0),
+    )
+    contributors = (
+        housing_recent.sort_values("months_back")
+        .groupby("enterprise")["contributors"]
+        .first()
+    )
+    coverage = (contributors / latest.reindex(contributors.index).clip(lower=1)).clip(
+        upper=2
+    )
     # An employer with insured staff and no housing-fund account covers nobody.
-    put("housing_fund_coverage", coverage.reindex(latest.index.union(coverage.index), fill_value=0.0))
-    put("housing_fund_late_months_12m", _count_in(housing, housing["paid_on_time"] == False, 1, 12).reindex(enrolled.index, fill_value=0))  # noqa: E712
+    put(
+        "housing_fund_coverage",
+        coverage.reindex(latest.index.union(coverage.index), fill_value=0.0),
+    )
+    put(
+        "housing_fund_late_months_12m",
+        _count_in(housing, housing["paid_on_time"].eq(False), 1, 12).reindex(
+            enrolled.index, fill_value=0
+        ),
+    )
 
     # Utilities.
     utilities = frame_of(Category.UTILITIES)
@@ -249,60 +544,118 @@ def build_features(
     put("electricity_trend_12m", np.log1p(use_12[common]) - np.log1p(use_prev[common]))
     has_utilities = pd.Series(1.0, index=utilities["enterprise"].unique())
     arrears_months = (
-        utilities[(utilities["arrears"] > 0) & (utilities["months_back"] >= 1) & (utilities["months_back"] <= 12)]
-        .groupby("enterprise")["months_back"].nunique()
+        utilities[
+            (utilities["arrears"] > 0)
+            & (utilities["months_back"] >= 1)
+            & (utilities["months_back"] <= 12)
+        ]
+        .groupby("enterprise")["months_back"]
+        .nunique()
     )
-    put("utility_arrears_months_12m", arrears_months.reindex(has_utilities.index, fill_value=0))
+    put(
+        "utility_arrears_months_12m",
+        arrears_months.reindex(has_utilities.index, fill_value=0),
+    )
 
     # Customs: no records means no trade, a volume of zero.
     customs = frame_of(Category.CUSTOMS)
     customs["volume"] = customs["imports"].fillna(0) + customs["exports"].fillna(0)
     volume_12 = _sum_in(customs, "volume", 1, 12)
     put("customs_volume_12m_log", np.log1p(volume_12), fill=0.0)
-    per_head = volume_12.reindex(avg_headcount.index, fill_value=0.0) / avg_headcount.clip(lower=1)
+    per_head = volume_12.reindex(
+        avg_headcount.index, fill_value=0.0
+    ) / avg_headcount.clip(lower=1)
     put("customs_per_employee_log", np.log1p(per_head))
 
     # Intellectual property (granted by the as-of date).
     ip = frame_of(Category.INTELLECTUAL_PROPERTY)
-    put("patents_count", ip[ip["ip_type"] != "trademark"].groupby("enterprise").size(), fill=0.0)
-    put("trademarks_count", ip[ip["ip_type"] == "trademark"].groupby("enterprise").size(), fill=0.0)
+    put(
+        "patents_count",
+        ip[ip["ip_type"] != "trademark"].groupby("enterprise").size(),
+        fill=0.0,
+    )
+    put(
+        "trademarks_count",
+        ip[ip["ip_type"] == "trademark"].groupby("enterprise").size(),
+        fill=0.0,
+    )
 
     # Administrative penalties.
     admin = frame_of(Category.ADMINISTRATIVE)
     penalties = admin[admin["record_type"] == "penalty"].copy()
-    penalties["months_ago"] = _months_between(penalties["as_of"], penalties["decided_on"])
-    put("penalties_24m", penalties[penalties["months_ago"] < 24].groupby("enterprise").size(), fill=0.0)
-    serious = penalties[(penalties["severity"] == "serious") & (penalties["months_ago"] < 36)]
+    penalties["months_ago"] = _months_between(
+        penalties["as_of"], penalties["decided_on"]
+    )
+    put(
+        "penalties_24m",
+        penalties[penalties["months_ago"] < 24].groupby("enterprise").size(),
+        fill=0.0,
+    )
+    serious = penalties[
+        (penalties["severity"] == "serious") & (penalties["months_ago"] < 36)
+    ]
     put("serious_penalties_36m", serious.groupby("enterprise").size(), fill=0.0)
     # Repaired only if the repair date is known and not after the as-of date.
     unrepaired = penalties[penalties["repaired_on"].isna()]
     put("unrepaired_penalties", unrepaired.groupby("enterprise").size(), fill=0.0)
-    put("months_since_last_penalty", penalties.groupby("enterprise")["months_ago"].min())
+    put(
+        "months_since_last_penalty", penalties.groupby("enterprise")["months_ago"].min()
+    )
     # Event rates over the whole observed life: a steadier signal than a window count.
     years = out["years_in_business"].clip(lower=1.0)
-    out["penalties_per_year"] = penalties.groupby("enterprise").size().reindex(index, fill_value=0) / years
+    out["penalties_per_year"] = (
+        penalties.groupby("enterprise").size().reindex(index, fill_value=0) / years
+    )
 
     # Court.
     court = frame_of(Category.COURT).copy()
     court["months_ago"] = _months_between(court["as_of"], court["filed_on"])
     recent_court = court[court["months_ago"] < 36]
-    put("court_judgements_36m", recent_court[recent_court["record_type"] == "judgement"].groupby("enterprise").size(), fill=0.0)
-    put("court_enforcements_36m", recent_court[recent_court["record_type"] == "enforcement"].groupby("enterprise").size(), fill=0.0)
-    out["court_cases_per_year"] = court.groupby("enterprise").size().reindex(index, fill_value=0) / years
-    dishonest = court[(court["dishonest_debtor"] == True) & court["concluded_on"].isna()]  # noqa: E712
-    put("dishonest_debtor", pd.Series(1.0, index=dishonest["enterprise"].unique()), fill=0.0)
+    put(
+        "court_judgements_36m",
+        recent_court[recent_court["record_type"] == "judgement"]
+        .groupby("enterprise")
+        .size(),
+        fill=0.0,
+    )
+    put(
+        "court_enforcements_36m",
+        recent_court[recent_court["record_type"] == "enforcement"]
+        .groupby("enterprise")
+        .size(),
+        fill=0.0,
+    )
+    out["court_cases_per_year"] = (
+        court.groupby("enterprise").size().reindex(index, fill_value=0) / years
+    )
+    dishonest = court[
+        (court["dishonest_debtor"].eq(True)) & court["concluded_on"].isna()
+    ]
+    put(
+        "dishonest_debtor",
+        pd.Series(1.0, index=dishonest["enterprise"].unique()),
+        fill=0.0,
+    )
 
     # Abnormal operation.
     abnormal = frame_of(Category.ABNORMAL_OPERATION)
     listed_now = abnormal[abnormal["removed_on"].isna()]
-    put("abnormal_listed_now", pd.Series(1.0, index=listed_now["enterprise"].unique()), fill=0.0)
+    put(
+        "abnormal_listed_now",
+        pd.Series(1.0, index=listed_now["enterprise"].unique()),
+        fill=0.0,
+    )
     put("abnormal_listings", abnormal.groupby("enterprise").size(), fill=0.0)
 
     # Honours and commitments.
     honours = frame_of(Category.HONOURS).groupby("enterprise").size()
     put("honours_count", honours, fill=0.0)
     out["honours_per_year"] = honours.reindex(index, fill_value=0) / years
-    put("credit_commitments_count", frame_of(Category.CREDIT_COMMITMENTS).groupby("enterprise").size(), fill=0.0)
+    put(
+        "credit_commitments_count",
+        frame_of(Category.CREDIT_COMMITMENTS).groupby("enterprise").size(),
+        fill=0.0,
+    )
     return out.astype("float64")
 
 

@@ -37,7 +37,12 @@ class ModelVersion(TimeStampedModel):
     report = models.FileField(_("model report"), upload_to="models/", blank=True)
     is_champion = models.BooleanField(_("champion"), default=False)
     promoted_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("promoted by")
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("promoted by"),
     )
     promoted_at = models.DateTimeField(_("promoted at"), null=True, blank=True)
 
@@ -61,10 +66,16 @@ class CreditScore(models.Model):
     """One score of one enterprise by one model version, as of a date. Never updated."""
 
     enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, related_name="credit_scores", verbose_name=_("enterprise")
+        Enterprise,
+        on_delete=models.PROTECT,
+        related_name="credit_scores",
+        verbose_name=_("enterprise"),
     )
     model_version = models.ForeignKey(
-        ModelVersion, on_delete=models.PROTECT, related_name="scores", verbose_name=_("model version")
+        ModelVersion,
+        on_delete=models.PROTECT,
+        related_name="scores",
+        verbose_name=_("model version"),
     )
     as_of = models.DateField(_("as of"))
     score = models.FloatField(_("score"))
@@ -75,7 +86,12 @@ class CreditScore(models.Model):
     contributions = models.JSONField(_("contribution per feature"))
     reasons = models.JSONField(_("reasons"))
     requested_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("requested by")
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
     created_at = models.DateTimeField(_("scored at"), auto_now_add=True, db_index=True)
 
@@ -86,10 +102,12 @@ class CreditScore(models.Model):
         indexes = [models.Index(fields=["enterprise", "-created_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(pd__gte=0) & models.Q(pd__lte=1), name="scoring_pd_range"
+                condition=models.Q(pd__gte=0) & models.Q(pd__lte=1),
+                name="scoring_pd_range",
             ),
             models.CheckConstraint(
-                condition=models.Q(grade__in=["A", "B", "C", "D"]), name="scoring_grade_valid"
+                condition=models.Q(grade__in=["A", "B", "C", "D"]),
+                name="scoring_grade_valid",
             ),
         ]
 

@@ -42,7 +42,10 @@ Sentence = tuple[str, str]
 def _registration(v, dominant) -> Sentence:
     if dominant == "registered_capital_log":
         capital = _money(_value(v, "registered_capital_log"))
-        return (f"注册资本{capital / 10_000:,.0f}万元，规模较小", f"registered capital of CNY {capital:,.0f} is small")
+        return (
+            f"注册资本{capital / 10_000:,.0f}万元，规模较小",
+            f"registered capital of CNY {capital:,.0f} is small",
+        )
     years = _value(v, "years_in_business")
     if years is None:
         return ("缺少工商登记信息", "no business registration record")
@@ -55,34 +58,69 @@ def _tax(v, dominant) -> Sentence:
     if dominant == "tax_trend_12m" and _value(v, "tax_trend_12m") is not None:
         trend = _value(v, "tax_trend_12m")
         if trend < 0:
-            return (f"近12个月纳税额较上年下降{_pct(trend)}%", f"tax paid in the last 12 months fell {_pct(trend)}% on the year before")
-        return (f"近12个月纳税额较上年仅增长{_pct(trend)}%", f"tax paid in the last 12 months grew only {_pct(trend)}% on the year before")
+            return (
+                f"近12个月纳税额较上年下降{_pct(trend)}%",
+                f"tax paid in the last 12 months fell {_pct(trend)}% on the year before",
+            )
+        return (
+            f"近12个月纳税额较上年仅增长{_pct(trend)}%",
+            f"tax paid in the last 12 months grew only {_pct(trend)}% on the year before",
+        )
     if dominant == "tax_credit_grade" and _value(v, "tax_credit_grade") is not None:
-        grade = {4: "A", 3: "B", 2: "M", 1: "C", 0: "D"}[_int(_value(v, "tax_credit_grade"))]
+        grade = {4: "A", 3: "B", 2: "M", 1: "C", 0: "D"}[
+            _int(_value(v, "tax_credit_grade"))
+        ]
         return (f"纳税信用等级为{grade}级", f"tax credit grade {grade}")
     if dominant == "tax_arrears_months_12m":
         months = _int(_value(v, "tax_arrears_months_12m"))
-        return (f"近12个月有{months}个月存在欠税", f"tax arrears in {months} of the last 12 months")
+        return (
+            f"近12个月有{months}个月存在欠税",
+            f"tax arrears in {months} of the last 12 months",
+        )
     if dominant == "tax_zero_months_12m":
         months = _int(_value(v, "tax_zero_months_12m"))
-        return (f"近12个月有{months}个月零纳税", f"no tax paid in {months} of the last 12 months")
-    if dominant == "tax_per_employee_log" and _value(v, "tax_per_employee_log") is not None:
+        return (
+            f"近12个月有{months}个月零纳税",
+            f"no tax paid in {months} of the last 12 months",
+        )
+    if (
+        dominant == "tax_per_employee_log"
+        and _value(v, "tax_per_employee_log") is not None
+    ):
         per_head = _money(_value(v, "tax_per_employee_log"))
-        return (f"近12个月人均纳税{per_head:,.0f}元，偏低", f"tax paid per employee of CNY {per_head:,.0f} in the last 12 months is low")
+        return (
+            f"近12个月人均纳税{per_head:,.0f}元，偏低",
+            f"tax paid per employee of CNY {per_head:,.0f} in the last 12 months is low",
+        )
     paid = _money(_value(v, "tax_paid_12m_log"))
-    return (f"近12个月纳税{paid:,.0f}元，偏低", f"CNY {paid:,.0f} tax paid in the last 12 months is low")
+    return (
+        f"近12个月纳税{paid:,.0f}元，偏低",
+        f"CNY {paid:,.0f} tax paid in the last 12 months is low",
+    )
 
 
 def _employment(v, dominant) -> Sentence:
     if dominant == "social_arrears_months_12m":
         months = _int(_value(v, "social_arrears_months_12m"))
-        return (f"近12个月有{months}个月社保欠费", f"social-insurance arrears in {months} of the last 12 months")
+        return (
+            f"近12个月有{months}个月社保欠费",
+            f"social-insurance arrears in {months} of the last 12 months",
+        )
     change = _value(v, "headcount_change_12m")
     if change is None:
-        return ("社保参保记录不足12个月", "less than 12 months of social-insurance records")
+        return (
+            "社保参保记录不足12个月",
+            "less than 12 months of social-insurance records",
+        )
     if change < 0:
-        return (f"参保人数12个月内减少{_pct(change)}%", f"insured headcount fell {_pct(change)}% over 12 months")
-    return (f"参保人数12个月内仅增长{_pct(change)}%", f"insured headcount grew only {_pct(change)}% over 12 months")
+        return (
+            f"参保人数12个月内减少{_pct(change)}%",
+            f"insured headcount fell {_pct(change)}% over 12 months",
+        )
+    return (
+        f"参保人数12个月内仅增长{_pct(change)}%",
+        f"insured headcount grew only {_pct(change)}% over 12 months",
+    )
 
 
 def _housing_fund(v, dominant) -> Sentence:
@@ -90,37 +128,64 @@ def _housing_fund(v, dominant) -> Sentence:
         return ("未缴存住房公积金", "does not pay into the housing provident fund")
     if dominant == "housing_fund_late_months_12m":
         months = _int(_value(v, "housing_fund_late_months_12m"))
-        return (f"近12个月有{months}个月住房公积金逾期缴存", f"late housing-fund payment in {months} of the last 12 months")
+        return (
+            f"近12个月有{months}个月住房公积金逾期缴存",
+            f"late housing-fund payment in {months} of the last 12 months",
+        )
     coverage = _value(v, "housing_fund_coverage") or 0.0
-    return (f"住房公积金覆盖{coverage:.0%}的参保职工", f"the housing fund covers {coverage:.0%} of insured employees")
+    return (
+        f"住房公积金覆盖{coverage:.0%}的参保职工",
+        f"the housing fund covers {coverage:.0%} of insured employees",
+    )
 
 
 def _utilities(v, dominant) -> Sentence:
     if dominant == "utility_arrears_months_12m":
         months = _int(_value(v, "utility_arrears_months_12m"))
-        return (f"近12个月有{months}个月水电气欠费", f"utility arrears in {months} of the last 12 months")
+        return (
+            f"近12个月有{months}个月水电气欠费",
+            f"utility arrears in {months} of the last 12 months",
+        )
     trend = _value(v, "electricity_trend_12m")
     if trend is None:
         return ("用电记录不足24个月", "less than 24 months of electricity records")
     if trend < 0:
-        return (f"用电量较上年下降{_pct(trend)}%", f"electricity use fell {_pct(trend)}% on the year before")
-    return (f"用电量较上年仅增长{_pct(trend)}%", f"electricity use grew only {_pct(trend)}% on the year before")
+        return (
+            f"用电量较上年下降{_pct(trend)}%",
+            f"electricity use fell {_pct(trend)}% on the year before",
+        )
+    return (
+        f"用电量较上年仅增长{_pct(trend)}%",
+        f"electricity use grew only {_pct(trend)}% on the year before",
+    )
 
 
 def _customs(v, dominant) -> Sentence:
     volume = _money(_value(v, "customs_volume_12m_log"))
     if volume <= 0:
         return ("近12个月无进出口业务", "no imports or exports in the last 12 months")
-    return (f"近12个月进出口额{volume:,.0f}元", f"CNY {volume:,.0f} of imports and exports in the last 12 months")
+    return (
+        f"近12个月进出口额{volume:,.0f}元",
+        f"CNY {volume:,.0f} of imports and exports in the last 12 months",
+    )
 
 
 def _innovation(v, dominant) -> Sentence:
-    patents, marks = _int(_value(v, "patents_count")), _int(_value(v, "trademarks_count"))
-    return (f"拥有专利{patents}项、商标{marks}件", f"{patents} patents and {marks} trademarks")
+    patents, marks = (
+        _int(_value(v, "patents_count")),
+        _int(_value(v, "trademarks_count")),
+    )
+    return (
+        f"拥有专利{patents}项、商标{marks}件",
+        f"{patents} patents and {marks} trademarks",
+    )
 
 
 def _penalties(v, dominant) -> Sentence:
-    count, unrepaired = _int(_value(v, "penalties_24m")), _int(_value(v, "unrepaired_penalties"))
+    count, unrepaired = (
+        _int(_value(v, "penalties_24m")),
+        _int(_value(v, "unrepaired_penalties")),
+    )
     serious = _int(_value(v, "serious_penalties_36m"))
     zh = f"近24个月行政处罚{count}次"
     en = f"{count} administrative penalt{'y' if count == 1 else 'ies'} in the last 24 months"
@@ -135,29 +200,52 @@ def _penalties(v, dominant) -> Sentence:
 
 def _court(v, dominant) -> Sentence:
     if _value(v, "dishonest_debtor"):
-        return ("被列为失信被执行人", "listed as a dishonest judgement debtor (失信被执行人)")
+        return (
+            "被列为失信被执行人",
+            "listed as a dishonest judgement debtor (失信被执行人)",
+        )
     enforcements = _int(_value(v, "court_enforcements_36m"))
     if dominant == "court_enforcements_36m" or enforcements:
-        return (f"近36个月被执行案件{enforcements}件", f"{enforcements} enforcement case{'s' if enforcements != 1 else ''} in the last 36 months")
+        return (
+            f"近36个月被执行案件{enforcements}件",
+            f"{enforcements} enforcement case{'s' if enforcements != 1 else ''} in the last 36 months",
+        )
     judgements = _int(_value(v, "court_judgements_36m"))
-    return (f"近36个月涉诉判决{judgements}件", f"{judgements} court judgement{'s' if judgements != 1 else ''} in the last 36 months")
+    return (
+        f"近36个月涉诉判决{judgements}件",
+        f"{judgements} court judgement{'s' if judgements != 1 else ''} in the last 36 months",
+    )
 
 
 def _abnormal(v, dominant) -> Sentence:
     if _value(v, "abnormal_listed_now"):
         return ("当前列入经营异常名录", "currently on the abnormal-operation list")
     times = _int(_value(v, "abnormal_listings"))
-    return (f"曾{times}次列入经营异常名录", f"listed as abnormal {times} time{'s' if times != 1 else ''}")
+    return (
+        f"曾{times}次列入经营异常名录",
+        f"listed as abnormal {times} time{'s' if times != 1 else ''}",
+    )
 
 
 def _honours(v, dominant) -> Sentence:
-    honours, commitments = _int(_value(v, "honours_count")), _int(_value(v, "credit_commitments_count"))
-    return (f"荣誉{honours}项、信用承诺{commitments}项", f"{honours} honours and {commitments} credit commitments")
+    honours, commitments = (
+        _int(_value(v, "honours_count")),
+        _int(_value(v, "credit_commitments_count")),
+    )
+    return (
+        f"荣誉{honours}项、信用承诺{commitments}项",
+        f"{honours} honours and {commitments} credit commitments",
+    )
 
 
 def _industry(v, dominant) -> Sentence:
-    section = FEATURE_BY_NAME[dominant].name.removeprefix("industry_") if dominant else "?"
-    return (f"所属行业门类{section}的整体风险", f"the overall risk of industry section {section}")
+    section = (
+        FEATURE_BY_NAME[dominant].name.removeprefix("industry_") if dominant else "?"
+    )
+    return (
+        f"所属行业门类{section}的整体风险",
+        f"the overall risk of industry section {section}",
+    )
 
 
 SENTENCES: dict[str, Callable[[Mapping[str, float | None], str], Sentence]] = {
@@ -195,7 +283,9 @@ def reasons_for(
     reasons = []
     for group, total in adverse:
         members = [f for f in FEATURES if f.group == group]
-        dominant = max(members, key=lambda f: (float(contributions.get(f.name, 0.0)), f.name)).name
+        dominant = max(
+            members, key=lambda f: (float(contributions.get(f.name, 0.0)), f.name)
+        ).name
         zh, en = SENTENCES[group](values, dominant)
         reasons.append(
             {

@@ -25,10 +25,16 @@ from django.utils import timezone
 from accounts.models import User
 from borrowers import selectors as borrower_selectors
 from borrowers.exceptions import ConsentRequired
-from borrowers.models import AccessChannel, ConsentPurpose, CreditAuthorization, DataAccessLog, Enterprise
+from borrowers.models import (
+    AccessChannel,
+    ConsentPurpose,
+    CreditAuthorization,
+    DataAccessLog,
+    Enterprise,
+)
 from scoring.data import frames_from_database
 from scoring.engine import Platt
-from scoring.features import FEATURE_NAMES, build_features
+from scoring.features import build_features
 from scoring.models import CreditScore, ModelVersion
 from scoring.reasons import reasons_for
 from scoring.scale import PointsScale
@@ -74,7 +80,9 @@ def load_model(version: ModelVersion) -> LoadedModel:
 def champion() -> ModelVersion:
     version = ModelVersion.objects.filter(is_champion=True).first()
     if version is None:
-        raise NoChampion("No model has been promoted: run `manage.py train_model --promote`.")
+        raise NoChampion(
+            "No model has been promoted: run `manage.py train_model --promote`."
+        )
     return version
 
 
@@ -89,7 +97,11 @@ class Scored:
 
 def score_matrix(model: LoadedModel, matrix: np.ndarray) -> Scored:
     """Score a feature matrix (columns in the model's feature order)."""
-    dmatrix = xgb.DMatrix(matrix, feature_names=list(model.feature_names), nthread=settings.SCORING_NTHREAD)
+    dmatrix = xgb.DMatrix(
+        matrix,
+        feature_names=list(model.feature_names),
+        nthread=settings.SCORING_NTHREAD,
+    )
     margin = model.booster.predict(dmatrix, output_margin=True).astype(np.float64)
     contributions = model.booster.predict(dmatrix, pred_contribs=True)
     pd_values = model.platt.pd(margin)
@@ -98,21 +110,30 @@ def score_matrix(model: LoadedModel, matrix: np.ndarray) -> Scored:
 
 
 def _snapshot(row: pd.Series) -> dict[str, float | None]:
-    return {name: (None if math.isnan(value) else float(value)) for name, value in row.items()}
+    return {
+        name: (None if math.isnan(value) else float(value))
+        for name, value in row.items()
+    }
 
 
 def snapshot_matrix(snapshots: Sequence[dict], names: Sequence[str]) -> np.ndarray:
     return np.array(
-        [[np.nan if s.get(n) is None else s[n] for n in names] for s in snapshots], dtype=np.float64
+        [[np.nan if s.get(n) is None else s[n] for n in names] for s in snapshots],
+        dtype=np.float64,
     )
 
 
-def _scoring_authorizations(enterprise_ids: Sequence[int]) -> dict[int, CreditAuthorization]:
+def _scoring_authorizations(
+    enterprise_ids: Sequence[int],
+) -> dict[int, CreditAuthorization]:
     """The scoring consent in force for each enterprise that has one."""
     found: dict[int, CreditAuthorization] = {}
     for authorization in (
         borrower_selectors.active_authorizations(enterprise_ids=list(enterprise_ids))
-        .filter(grantee=borrower_selectors.platform_organization(), purpose=ConsentPurpose.SCORING)
+        .filter(
+            grantee=borrower_selectors.platform_organization(),
+            purpose=ConsentPurpose.SCORING,
+        )
         .order_by("enterprise_id", "-granted_at", "-pk")
     ):
         found.setdefault(authorization.enterprise_id, authorization)
@@ -139,7 +160,9 @@ def score_enterprises(
     if not ids:
         return []
     frames = frames_from_database(ids)
-    features = build_features(frames, pd.Series(pd.Timestamp(as_of), index=pd.Index(ids, name="enterprise")))
+    features = build_features(
+        frames, pd.Series(pd.Timestamp(as_of), index=pd.Index(ids, name="enterprise"))
+    )
     features = features[list(loaded.feature_names)]
     scored = score_matrix(loaded, features.to_numpy(dtype=np.float64))
     names = list(loaded.feature_names)
@@ -147,7 +170,10 @@ def score_enterprises(
     request_id = uuid.uuid4().hex
     for position, enterprise_id in enumerate(ids):
         values = _snapshot(features.iloc[position])
-        contributions = {name: float(c) for name, c in zip(names, scored.contributions[position][:-1], strict=True)}
+        contributions = {
+            name: float(c)
+            for name, c in zip(names, scored.contributions[position][:-1], strict=True)
+        }
         contributions["bias"] = float(scored.contributions[position][-1])
         rows.append(
             CreditScore(
@@ -184,12 +210,19 @@ def score_enterprises(
 
 
 def enterprise_score(
-    *, enterprise: Enterprise, requested_by: User | None = None, as_of: dt.date | None = None
+    *,
+    enterprise: Enterprise,
+    requested_by: User | None = None,
+    as_of: dt.date | None = None,
 ) -> CreditScore:
     """Score one enterprise now (online)."""
-    scores = score_enterprises(enterprise_ids=[enterprise.pk], as_of=as_of, requested_by=requested_by)
+    scores = score_enterprises(
+        enterprise_ids=[enterprise.pk], as_of=as_of, requested_by=requested_by
+    )
     if not scores:
-        raise ConsentRequired("The enterprise has not authorized the platform to score it.")
+        raise ConsentRequired(
+            "The enterprise has not authorized the platform to score it."
+        )
     return scores[0]
 
 
@@ -202,12 +235,14 @@ def rescore(score: CreditScore) -> Scored:
 @transaction.atomic
 def model_promote(*, model: ModelVersion, promoted_by: User | None) -> ModelVersion:
     """Make ``model`` the champion; the previous champion steps down. Old scores stay."""
-    ModelVersion.objects.select_for_update().filter(is_champion=True).exclude(pk=model.pk).update(
-        is_champion=False
-    )
+    ModelVersion.objects.select_for_update().filter(is_champion=True).exclude(
+        pk=model.pk
+    ).update(is_champion=False)
     locked = ModelVersion.objects.select_for_update().get(pk=model.pk)
     locked.is_champion = True
     locked.promoted_by = promoted_by
     locked.promoted_at = timezone.now()
-    locked.save(update_fields=["is_champion", "promoted_by", "promoted_at", "updated_at"])
+    locked.save(
+        update_fields=["is_champion", "promoted_by", "promoted_at", "updated_at"]
+    )
     return locked

@@ -41,18 +41,30 @@ class Sample:
 
     def data_hash(self) -> str:
         digest = hashlib.sha256()
-        digest.update(pd.util.hash_pandas_object(self.features, index=False).values.tobytes())
+        digest.update(
+            pd.util.hash_pandas_object(self.features, index=False).values.tobytes()
+        )
         digest.update(self.label.astype(np.int8).tobytes())
-        digest.update(np.asarray(self.vintage, dtype="datetime64[D]").astype(np.int64).tobytes())
+        digest.update(
+            np.asarray(self.vintage, dtype="datetime64[D]").astype(np.int64).tobytes()
+        )
         return digest.hexdigest()
 
 
-def _chunk(args: tuple[list[str], dt.date]) -> tuple[pd.DataFrame, list[int], list[float]]:
-    from creditdata.synthetic import firm_profile, simulated_default, true_default_probability
+def _chunk(
+    args: tuple[list[str], dt.date],
+) -> tuple[pd.DataFrame, list[int], list[float]]:
+    from creditdata.synthetic import (
+        firm_profile,
+        simulated_default,
+        true_default_probability,
+    )
 
     usccs, as_of = args
     frames = synthetic_frames(usccs, as_of)
-    as_of_series = pd.Series(pd.Timestamp(as_of), index=pd.Index(usccs, name="enterprise"))
+    as_of_series = pd.Series(
+        pd.Timestamp(as_of), index=pd.Index(usccs, name="enterprise")
+    )
     features = build_features(frames, as_of_series)
     profiles = [firm_profile(uscc) for uscc in usccs]
     return (
@@ -76,7 +88,9 @@ def draw_sample(
     jobs = []
     for number, as_of in enumerate(vintages):
         start = first_index + number * enterprises_per_vintage
-        usccs = [synthetic_uscc(i) for i in range(start, start + enterprises_per_vintage)]
+        usccs = [
+            synthetic_uscc(i) for i in range(start, start + enterprises_per_vintage)
+        ]
         for offset in range(0, len(usccs), CHUNK):
             jobs.append((usccs[offset : offset + CHUNK], as_of))
     if processes > 1:
@@ -94,7 +108,12 @@ def draw_sample(
             if progress is not None:
                 progress(len(results), len(jobs))
     features = pd.concat([r[0] for r in results])[list(FEATURE_NAMES)]
-    vintage = np.concatenate([np.full(len(job[0]), np.datetime64(job[1]), dtype="datetime64[D]") for job in jobs])
+    vintage = np.concatenate(
+        [
+            np.full(len(job[0]), np.datetime64(job[1]), dtype="datetime64[D]")
+            for job in jobs
+        ]
+    )
     usccs = [uscc for job in jobs for uscc in job[0]]
     features.index = pd.RangeIndex(len(features))
     return Sample(

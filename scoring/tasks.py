@@ -45,4 +45,6 @@ def batch_score(
     as_of_text = (as_of or timezone.localdate()).isoformat()
     ids = sorted(enterprise_ids)
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
-    return group(score_chunk.s(chunk, model.pk, as_of_text) for chunk in chunks).apply_async()
+    return group(
+        score_chunk.s(chunk, model.pk, as_of_text) for chunk in chunks
+    ).apply_async()

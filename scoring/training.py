@@ -23,8 +23,8 @@ from django.utils import timezone
 from sklearn.model_selection import train_test_split
 
 from scoring import metrics as metric_functions
-from scoring.engine import Platt, fit_platt, train_booster
 from scoring.drift import reference_bins
+from scoring.engine import Platt, fit_platt, train_booster
 from scoring.features import FEATURE_NAMES, FEATURES, monotone_constraints
 from scoring.models import ModelKind, ModelVersion
 from scoring.report import write_report
@@ -73,7 +73,9 @@ def fit_platform_model(
     )
 
     def margin(rows: np.ndarray) -> np.ndarray:
-        matrix = xgb.DMatrix(features[rows], feature_names=list(FEATURE_NAMES), nthread=nthread)
+        matrix = xgb.DMatrix(
+            features[rows], feature_names=list(FEATURE_NAMES), nthread=nthread
+        )
         return booster.predict(matrix, output_margin=True)
 
     platt = fit_platt(margin(calibration_index), label[calibration_index])
@@ -83,7 +85,9 @@ def fit_platform_model(
     scores = scale.score(pd_test)
     grades = scale.grade(scores)
     oot = metric_functions.summary(label[test_index], pd_test, grades)
-    oot["true_pd_auc"] = round(metric_functions.auc(label[test_index], sample.true_pd[test_index]), 6)
+    oot["true_pd_auc"] = round(
+        metric_functions.auc(label[test_index], sample.true_pd[test_index]), 6
+    )
     oot["auc_gap_to_true_pd"] = round(oot["true_pd_auc"] - oot["auc"], 6)
     importance = booster.get_score(importance_type="total_gain")
     development_pd = platt.pd(margin(development))
@@ -95,18 +99,20 @@ def fit_platform_model(
         "score": reference_bins(scale.score(development_pd)),
     }
     summary = {
-        "rows": int(len(label)),
+        "rows": len(label),
         "bad_rate": round(float(label.mean()), 6),
         "vintages": sorted({str(v) for v in vintages.astype("datetime64[D]")}),
         "test_vintage": str(vintages.max().astype("datetime64[D]")),
-        "rows_train": int(len(train_index)),
-        "rows_early_stopping": int(len(stop_index)),
-        "rows_calibration": int(len(calibration_index)),
-        "rows_test": int(len(test_index)),
+        "rows_train": len(train_index),
+        "rows_early_stopping": len(stop_index),
+        "rows_calibration": len(calibration_index),
+        "rows_test": len(test_index),
         "best_iteration": int(booster.num_boosted_rounds()),
         "seed": seed,
         "nthread": nthread,
-        "feature_importance": {k: round(v, 4) for k, v in sorted(importance.items(), key=lambda kv: -kv[1])},
+        "feature_importance": {
+            k: round(v, 4) for k, v in sorted(importance.items(), key=lambda kv: -kv[1])
+        },
         "reference": reference,
     }
     trained = TrainedModel(
@@ -127,9 +133,17 @@ def fit_platform_model(
             grades=grades,
             feature_importance=importance,
             metrics=oot,
-            extra={"training": {k: v for k, v in summary.items() if k not in ("feature_importance", "reference")}},
+            extra={
+                "training": {
+                    k: v
+                    for k, v in summary.items()
+                    if k not in ("feature_importance", "reference")
+                }
+            },
         )
-        trained.report_files = {p.name: p.read_bytes() for p in Path(directory).iterdir()}
+        trained.report_files = {
+            p.name: p.read_bytes() for p in Path(directory).iterdir()
+        }
     return trained
 
 
@@ -154,7 +168,13 @@ def register_model(trained: TrainedModel, *, out: Path | None = None) -> ModelVe
         kind=ModelKind.PLATFORM,
         artifact_sha256=hashlib.sha256(artifact).hexdigest(),
         features=[
-            {"name": f.name, "direction": f.direction, "group": f.group, "label_zh": f.label_zh, "label_en": f.label_en}
+            {
+                "name": f.name,
+                "direction": f.direction,
+                "group": f.group,
+                "label_zh": f.label_zh,
+                "label_en": f.label_en,
+            }
             for f in FEATURES
         ],
         monotone_constraints=list(monotone_constraints()),
@@ -165,7 +185,9 @@ def register_model(trained: TrainedModel, *, out: Path | None = None) -> ModelVe
         metrics=trained.metrics,
     )
     model.artifact.save(f"{version}/model.ubj", ContentFile(artifact), save=False)
-    model.report.name = f"{folder}/report.html" if "report.html" in trained.report_files else ""
+    model.report.name = (
+        f"{folder}/report.html" if "report.html" in trained.report_files else ""
+    )
     model.full_clean()
     model.save()
     if out is not None:
@@ -206,7 +228,9 @@ def train_platform_model(
             bar.n = done
             bar.refresh()
 
-    sample = draw_sample(enterprises_per_vintage=enterprises, vintages=chosen, progress=tick)
+    sample = draw_sample(
+        enterprises_per_vintage=enterprises, vintages=chosen, progress=tick
+    )
     if bar is not None:
         bar.close()
     trained = fit_platform_model(sample, seed=seed, nthread=nthread, progress=progress)

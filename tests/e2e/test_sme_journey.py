@@ -161,9 +161,11 @@ def test_sme_journey(
     page.goto(f"{prefix}/portal/enterprise/data/")
     expect_lang(page, language)
     overview = page.get_by_test_id("data-overview")
-    tax_link = overview.locator(f'a[href="{prefix}/portal/enterprise/data/tax/"]')
+    tax_href = f'a[href="{prefix}/portal/enterprise/data/tax/"]'
+    tax_link = overview.locator(tax_href)
     expect(tax_link).to_be_visible()
-    tax_row = overview.locator("tbody tr").filter(has=tax_link)
+    # ``has`` is matched inside each row.
+    tax_row = overview.locator("tbody tr").filter(has=page.locator(tax_href))
     tax_count = int(tax_row.locator("td").nth(1).inner_text().strip())
     assert tax_count > 0
     tax_link.click()

@@ -33,6 +33,8 @@ class Command(BaseCommand):
                 continue
             module = import_module(f"{app_config.name}.seed")
             with transaction.atomic(), translation.override("en"):
-                lines.extend(module.seed(model_enterprises=options["model_enterprises"]))
+                lines.extend(
+                    module.seed(model_enterprises=options["model_enterprises"])
+                )
         for line in lines:
             self.stdout.write(line)
