@@ -115,7 +115,7 @@ def _plot_scores(y: np.ndarray, scores: np.ndarray, path: Path) -> None:
             if mask.any():
                 ax.hist(
                     scores[mask],
-                    bins=edges,
+                    bins=edges.tolist(),
                     density=True,
                     alpha=0.5,
                     label=label,

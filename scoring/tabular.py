@@ -491,32 +491,7 @@ class TabularCreditModel:
             xgb_params["monotone_constraints"] = self._monotone_vector()
 
         X = self._encode(frame)
-        splitter = StratifiedKFold(
-            n_splits=folds, shuffle=True, random_state=int(seed) % 2**32
-        )
-        oof = np.zeros(len(y), dtype=float)
-        best_rounds: list[int] = []
-        for k, (tr, va) in enumerate(splitter.split(X, y), start=1):
-            dtrain, dvalid = self._dmatrix(X[tr], y[tr]), self._dmatrix(X[va], y[va])
-            callbacks = (
-                [_TqdmRounds(cfg["max_rounds"], f"fold {k}/{folds}")]
-                if progress
-                else []
-            )
-            booster = xgb.train(
-                xgb_params,
-                dtrain,
-                num_boost_round=int(cfg["max_rounds"]),
-                evals=[(dvalid, "valid")],
-                early_stopping_rounds=int(cfg["early_stopping_rounds"]),
-                verbose_eval=False,
-                callbacks=callbacks,
-            )
-            rounds = int(booster.best_iteration) + 1
-            best_rounds.append(rounds)
-            oof[va] = booster.predict(
-                dvalid, output_margin=True, iteration_range=(0, rounds)
-            )
+        oof, best_rounds = self._cross_fit(X, y, xgb_params, cfg, folds, seed, progress)
         n_rounds = max(
             1, round(float(np.mean(best_rounds)) * cfg["refit_round_factor"])
         )
@@ -580,6 +555,49 @@ class TabularCreditModel:
         }
         return self
 
+    def _cross_fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        xgb_params: dict[str, Any],
+        cfg: dict[str, Any],
+        folds: int,
+        seed: int,
+        progress: bool,
+    ) -> tuple[np.ndarray, list[int]]:
+        """Out-of-fold margins and best round counts of one model per fold.
+
+        Each fold's model is early-stopped on the fold it does not train on, so its
+        margins there are honest material for calibration and validation metrics.
+        """
+        splitter = StratifiedKFold(
+            n_splits=folds, shuffle=True, random_state=int(seed) % 2**32
+        )
+        oof = np.zeros(len(y), dtype=float)
+        best_rounds: list[int] = []
+        for k, (tr, va) in enumerate(splitter.split(X, y), start=1):
+            dtrain, dvalid = self._dmatrix(X[tr], y[tr]), self._dmatrix(X[va], y[va])
+            callbacks = (
+                [_TqdmRounds(cfg["max_rounds"], f"fold {k}/{folds}")]
+                if progress
+                else []
+            )
+            booster = xgb.train(
+                xgb_params,
+                dtrain,
+                num_boost_round=int(cfg["max_rounds"]),
+                evals=[(dvalid, "valid")],
+                early_stopping_rounds=int(cfg["early_stopping_rounds"]),
+                verbose_eval=False,
+                callbacks=callbacks,
+            )
+            rounds = int(booster.best_iteration) + 1
+            best_rounds.append(rounds)
+            oof[va] = booster.predict(
+                dvalid, output_margin=True, iteration_range=(0, rounds)
+            )
+        return oof, best_rounds
+
     @staticmethod
     def _fit_platt(margin: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         """Platt scaling ``pd = sigmoid(a·margin + b)`` fitted by logistic regression.
@@ -608,7 +626,8 @@ class TabularCreditModel:
         owner = [c.name for c in self.columns for _ in range(c.width)]
         totals = dict.fromkeys((c.name for c in self.columns), 0.0)
         for key, gain in gains.items():
-            totals[owner[int(key.lstrip("f"))]] += float(gain)
+            # Scalar for tree models (a list only for linear boosters).
+            totals[owner[int(key.lstrip("f"))]] += float(np.sum(gain))
         grand = sum(totals.values()) or 1.0
         return {k: v / grand for k, v in totals.items()}
 

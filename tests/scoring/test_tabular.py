@@ -398,3 +398,28 @@ def test_chunked_scoring_matches(model, test_frame, monkeypatch):
     whole = model.predict(rows)
     monkeypatch.setattr("scoring.tabular.PREDICT_CHUNK", 64)
     pd.testing.assert_frame_equal(model.predict(rows), whole)
+
+
+def test_without_csv_delegates_to_the_platform_trainer(monkeypatch, tmp_path):
+    calls: list[dict] = []
+    monkeypatch.setattr(
+        "scoring.training.train_platform_model", lambda **kw: calls.append(kw)
+    )
+    call_command("train_model", enterprises=10, vintages=2, seed=3, no_progress=True)
+    (kwargs,) = calls
+    assert kwargs["out"] is None
+    assert (kwargs["enterprises"], kwargs["vintages"], kwargs["seed"]) == (10, 2, 3)
+    assert kwargs["progress"] is False
+    assert kwargs["promote"] is False
+    assert set(kwargs) == {
+        "out",
+        "enterprises",
+        "vintages",
+        "seed",
+        "nthread",
+        "progress",
+        "promote",
+        "stdout",
+    }
+    with pytest.raises(CommandError, match="--csv"):
+        call_command("train_model", target="default")

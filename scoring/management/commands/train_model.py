@@ -108,16 +108,19 @@ class Command(BaseCommand):
                 raise CommandError(f"{', '.join(csv_only)} only apply with --csv")
             from scoring.training import train_platform_model
 
-            train_platform_model(
-                out=options["out"],
-                enterprises=options["enterprises"],
-                vintages=options["vintages"],
-                seed=options["seed"],
-                nthread=options["nthread"],
-                progress=not options["no_progress"],
-                promote=options["promote"],
-                stdout=self.stdout,
-            )
+            try:
+                train_platform_model(
+                    out=options["out"],
+                    enterprises=options["enterprises"],
+                    vintages=options["vintages"],
+                    seed=options["seed"],
+                    nthread=options["nthread"],
+                    progress=not options["no_progress"],
+                    promote=options["promote"],
+                    stdout=self.stdout,
+                )
+            except ValueError as exc:  # e.g. an out-of-range --vintages
+                raise CommandError(str(exc)) from exc
             return
         self._train_csv(options)
 
