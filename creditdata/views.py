@@ -51,6 +51,22 @@ def _record_rows(category: str, queryset) -> tuple[list[str], list[dict]]:
     return columns, rows
 
 
+def _render_records(request, enterprise, category, queryset, back_url) -> HttpResponse:
+    columns, rows = _record_rows(category, queryset)
+    return render(
+        request,
+        "creditdata/records.html",
+        {
+            "enterprise": enterprise,
+            "category": Category(category),
+            "columns": columns,
+            "column_labels": _column_labels(category),
+            "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+            "back_url": back_url,
+        },
+    )
+
+
 def _column_labels(category: str) -> list[str]:
     from creditdata.models import RECORD_MODELS
 
@@ -95,20 +111,7 @@ def my_data_category(request: HttpRequest, category: str) -> HttpResponse:
         channel=AccessChannel.WEB,
         request_id=request_id_of(request),
     )
-    columns, rows = _record_rows(category, queryset)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "creditdata/records.html",
-        {
-            "enterprise": enterprise,
-            "category": Category(category),
-            "columns": columns,
-            "column_labels": _column_labels(category),
-            "page": page,
-            "back_url": "creditdata:my_data",
-        },
-    )
+    return _render_records(request, enterprise, category, queryset, "creditdata:my_data")
 
 
 @login_required
@@ -334,19 +337,8 @@ def operator_records(
         )
     except ConsentRequired:
         raise Http404(_("The enterprise has not consented to this.")) from None
-    columns, rows = _record_rows(category, queryset)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "creditdata/records.html",
-        {
-            "enterprise": enterprise,
-            "category": Category(category),
-            "columns": columns,
-            "column_labels": _column_labels(category),
-            "page": page,
-            "back_url": "creditdata:operator_data_quality",
-        },
+    return _render_records(
+        request, enterprise, category, queryset, "creditdata:operator_data_quality"
     )
 
 
