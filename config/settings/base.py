@@ -5,6 +5,7 @@ with django-environ. With no variables set the project runs embedded: SQLite, an
 in-process cache, Celery tasks executed eagerly and the sandbox credit-data provider.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -292,6 +293,13 @@ SCORING_GRADE_BANDS = {"A": 600.0, "B": 570.0, "C": 540.0}
 SCORING_MODEL_DIR = env("SCORING_MODEL_DIR", default=str(BASE_DIR / "var" / "models"))
 SCORING_NTHREAD = env.int("SCORING_NTHREAD", default=2)
 SCORING_SEED = env.int("SCORING_SEED", default=20260101)
+
+# --- Lenders -----------------------------------------------------------------------------
+# Highest annual rate a product may advertise (the judicial protection ceiling for
+# private lending is 4 × LPR; banks' SME products sit far below it).
+LOAN_RATE_CAP = Decimal(env("LOAN_RATE_CAP", default="24.00"))
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_BACKOFF_SECONDS = env.int("WEBHOOK_BACKOFF_SECONDS", default=30)
 
 # --- Health ---------------------------------------------------------------------------
 HEALTHCHECK_TIMEOUT_SECONDS = env.float("HEALTHCHECK_TIMEOUT_SECONDS", default=1.5)

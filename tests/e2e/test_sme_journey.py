@@ -43,6 +43,24 @@ CHECK_ERROR = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _flushed_like_serialized_rollback(django_db_setup, django_db_blocker):
+    """Empty the test database once, before this module, without post_migrate.
+
+    ``serialized_rollback`` reloads the migrated data (content types, permissions, the
+    platform organization, the first notice) with their original primary keys, so it
+    needs the tables empty. A transactional test *without* it that ran earlier (the
+    live_server tests of test_signup_login.py) flushed with post_migrate, which
+    re-created content types and permissions under new keys, and the reload then fails
+    on their unique constraints. Module scope runs this before pytest-django's per-test
+    set-up; the tests of this module then leave the tables empty themselves.
+    """
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+
+
 @pytest.fixture(scope="module")
 def fitted_model():
     """A small platform model; fitting is pure (no database), so it is fitted once."""

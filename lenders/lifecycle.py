@@ -1,0 +1,42 @@
+"""The loan-product lifecycle: the single table of allowed transitions.
+
+Each action names where it may start, where it ends and who may take it. Services
+check it under a row lock; nothing else changes a product's status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lenders.models import ProductStatus
+
+LENDER_ADMIN = "lender_admin"
+OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[str]
+    target: str
+    actors: frozenset[str]
+    needs_comment: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition("submit", frozenset({ProductStatus.DRAFT, ProductStatus.DELISTED}), ProductStatus.PENDING_REVIEW, frozenset({LENDER_ADMIN})),
+        Transition("withdraw", frozenset({ProductStatus.PENDING_REVIEW}), ProductStatus.DRAFT, frozenset({LENDER_ADMIN})),
+        Transition("approve", frozenset({ProductStatus.PENDING_REVIEW}), ProductStatus.LISTED, frozenset({OPERATOR})),
+        Transition("return", frozenset({ProductStatus.PENDING_REVIEW}), ProductStatus.DRAFT, frozenset({OPERATOR}), needs_comment=True),
+        Transition("delist", frozenset({ProductStatus.LISTED}), ProductStatus.DELISTED, frozenset({LENDER_ADMIN, OPERATOR})),
+    )
+}
+
+#: Statuses in which the lender may edit the product's terms.
+EDITABLE = frozenset({ProductStatus.DRAFT, ProductStatus.LISTED, ProductStatus.DELISTED})
+
+
+def allowed_actions(status: str, actor: str) -> list[str]:
+    return [t.action for t in TRANSITIONS.values() if status in t.sources and actor in t.actors]
