@@ -17,7 +17,15 @@ class InvitationForm(forms.Form):
 
 
 class OrganizationCreateForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=OrganizationKind.choices)
+    # Banks are onboarded with their bank details (lenders), and enterprises register
+    # themselves with their USCC (borrowers): here only the other kinds.
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[
+            (OrganizationKind.PROMOTION_OFFICE, OrganizationKind.PROMOTION_OFFICE.label),
+            (OrganizationKind.PLATFORM, OrganizationKind.PLATFORM.label),
+        ],
+    )
     name = forms.CharField(label=_("Name"), max_length=200)
     admin_email = forms.EmailField(
         label=_("Email of its first administrator"),

@@ -26,6 +26,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/", include("lenders.api_urls")),
     path(
         "webhooks/provider/", creditdata_views.provider_webhook, name="provider_webhook"
     ),
@@ -38,6 +39,8 @@ urlpatterns += i18n_patterns(
     path("portal/", include("creditdata.urls")),
     path("portal/enterprise/", include("borrowers.urls")),
     path("portal/", include("marketplace.urls")),
+    path("portal/", include("lenders.urls")),
+    path("products/", include("lenders.supermarket_urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )
