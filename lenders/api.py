@@ -15,15 +15,19 @@ field errors, ``NotPermitted`` → 403, ``TransitionNotAllowed`` → 409.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.templatetags.static import static
+from django.utils import translation
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -39,7 +43,9 @@ from rest_framework.exceptions import (
     PermissionDenied,
 )
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -57,8 +63,10 @@ from lenders.services import (
     product_update,
 )
 
-API_KEY_PREFIX = "xyd_"
-INVALID_KEY = "Invalid or revoked API key."
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+INVALID_KEY = gettext_lazy("Invalid or revoked API key.")
 
 
 # --- Authentication -------------------------------------------------------------------
@@ -118,7 +126,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     """
 
     target_class = "lenders.api.ApiKeyAuthentication"
-    name: ClassVar[list[str]] = ["bankApiKey", "bankApiKeyHeader"]  # type: ignore[misc]
+    name = ["bankApiKey", "bankApiKeyHeader"]
 
     def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list]]:
         return [{name: []} for name in self.name]
@@ -157,16 +165,22 @@ class HasScope(BasePermission):
     """An API key must hold the scope the view requires for the HTTP method.
 
     The view declares ``required_scopes = {"GET": "products:read", ...}``. A method it
-    does not list is refused (fail closed), so adding an action can never open a write
-    to a read-only key by accident. Session users need no scope, but must belong to a
+    handles but does not list is refused (fail closed), so adding a method can never
+    open a write to a read-only key by accident. Session users need no scope, but must belong to a
     bank, because every endpoint here is about the bank's own products.
     """
 
-    message = _("You do not have permission to perform this action.")
+    message: str | _StrPromise = gettext_lazy(
+        "You do not have permission to perform this action."
+    )
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
+        if not hasattr(view, (request.method or "").lower()):
+            # The view does not handle the method at all: let it answer 405, which is
+            # the truth, rather than a 403 that suggests another key could do it.
+            return True
         if isinstance(request.auth, ApiKey):
             scopes: dict[str, str] = getattr(view, "required_scopes", {})
             method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
@@ -261,13 +275,22 @@ class RelatedCodesField(serializers.ListField):
         return sorted(getattr(row, self.code_attr) for row in rows)
 
 
+def field_errors(error: InvalidProduct) -> serializers.ValidationError:
+    """The services' errors as DRF's: Django's ``__all__`` key becomes DRF's
+    ``non_field_errors``, so clients see one convention."""
+    errors = dict(error.errors)
+    if NON_FIELD_ERRORS in errors:
+        errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop(NON_FIELD_ERRORS)
+    return serializers.ValidationError(errors)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     """A loan product as a bank sees and edits it.
 
-    Field-by-field checks (types, lengths, choices, decimal places) are the
-    serializer's; everything that involves the product as a whole (ranges, the rate
-    cap, district and industry codes, the code being unique for the bank) is the
-    services', whose ``InvalidProduct`` errors come back as field errors here.
+    Field-by-field checks (types, lengths, choices, decimal places, a code already
+    used by the bank) are the serializer's; everything that involves the product as a
+    whole (ranges, the rate cap, district and industry codes) is the services', whose
+    ``InvalidProduct`` errors come back as field errors here.
     """
 
     regions = RelatedCodesField(
@@ -319,6 +342,24 @@ class ProductSerializer(serializers.ModelSerializer):
             fields["code"].read_only = True
         return fields
 
+    def validate_code(self, value: str) -> str:
+        """A duplicate code is the client's field error, checked before the service.
+
+        ``product_create`` validates the model (its unique constraint included) before
+        its own code check, so a duplicate would otherwise come back as a non-field
+        "Loan product with this Lender and Product code already exists."
+        """
+        lender: Lender | None = self.context.get("lender")
+        if (
+            self.instance is None
+            and lender is not None
+            and LoanProduct.objects.filter(lender=lender, code=value).exists()
+        ):
+            raise serializers.ValidationError(
+                _("You already have a product with this code.")
+            )
+        return value
+
     def create(self, validated_data: dict[str, Any]) -> LoanProduct:
         lender: Lender = self.context["lender"]
         regions = validated_data.pop("districts", ())
@@ -332,7 +373,7 @@ class ProductSerializer(serializers.ModelSerializer):
                 industries=industries,
             )
         except InvalidProduct as error:
-            raise serializers.ValidationError(error.errors) from None
+            raise field_errors(error) from None
         except IntegrityError:
             # Two concurrent creates with one code: the loser's exists() check passed
             # before the winner committed, so the unique constraint caught it.
@@ -359,7 +400,7 @@ class ProductSerializer(serializers.ModelSerializer):
                 industries=industries,
             )
         except InvalidProduct as error:
-            raise serializers.ValidationError(error.errors) from None
+            raise field_errors(error) from None
 
 
 class DetailSerializer(serializers.Serializer):
@@ -369,7 +410,9 @@ class DetailSerializer(serializers.Serializer):
 
 
 ERRORS = {
-    401: OpenApiResponse(DetailSerializer, description="Missing, invalid or revoked key."),
+    401: OpenApiResponse(
+        DetailSerializer, description="Missing, invalid or revoked key."
+    ),
     403: OpenApiResponse(
         DetailSerializer, description="Missing scope, or not the bank's administrator."
     ),
@@ -381,7 +424,16 @@ CONFLICT = {
         DetailSerializer, description="The product's status does not allow this."
     )
 }
-INVALID = {400: OpenApiResponse(description="Field errors: field → list of messages.")}
+INVALID = {
+    400: OpenApiResponse(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "example": {"amount_max": ["The maximum must not be below the minimum."]},
+        },
+        description="Field errors: field name → list of messages; nothing was saved.",
+    )
+}
 
 
 # --- Views -----------------------------------------------------------------------------
@@ -408,13 +460,25 @@ INVALID = {400: OpenApiResponse(description="Field errors: field → list of mes
         operation_id="products_update",
         summary="Replace a product's terms",
         request=ProductSerializer,
-        responses={200: ProductSerializer, **INVALID, **ERRORS, **NOT_FOUND, **CONFLICT},
+        responses={
+            200: ProductSerializer,
+            **INVALID,
+            **ERRORS,
+            **NOT_FOUND,
+            **CONFLICT,
+        },
     ),
     partial_update=extend_schema(
         operation_id="products_partial_update",
         summary="Change some of a product's terms",
         request=ProductSerializer,
-        responses={200: ProductSerializer, **INVALID, **ERRORS, **NOT_FOUND, **CONFLICT},
+        responses={
+            200: ProductSerializer,
+            **INVALID,
+            **ERRORS,
+            **NOT_FOUND,
+            **CONFLICT,
+        },
     ),
 )
 @extend_schema(tags=["products"])
@@ -433,6 +497,10 @@ class ProductViewSet(
     authentication_classes = (ApiKeyAuthentication, SessionAuthentication)
     permission_classes = (HasScope,)
     throttle_classes = (ApiKeyRateThrottle,)
+    # JSON only: the lists (regions, industries) have no unambiguous form encoding,
+    # and integrators' systems speak JSON; the docs page is the human interface.
+    parser_classes = (JSONParser,)
+    renderer_classes = (JSONRenderer,)
     pagination_class = ProductCursorPagination
     required_scopes: ClassVar[dict[str, str]] = {
         "GET": "products:read",
@@ -458,10 +526,23 @@ class ProductViewSet(
             context["lender"] = self.lender
         return context
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """Answer in the client's language (cookie, else ``Accept-Language``).
+
+        ``LocaleMiddleware`` pins every unprefixed path to ``LANGUAGE_CODE`` because
+        the site uses ``i18n_patterns(prefix_default_language=False)``; the API has no
+        language prefix, so without this a bank's system could never get English
+        error messages. Done before authentication, so its errors are translated too.
+        """
+        translation.activate(
+            translation.get_language_from_request(request._request, check_path=False)
+        )
+        super().initial(request, *args, **kwargs)
+
     def handle_exception(self, exc: Exception) -> Response:
         """Turn the services' domain errors into DRF's, so they get its error bodies."""
         if isinstance(exc, InvalidProduct):
-            exc = serializers.ValidationError(exc.errors)
+            exc = field_errors(exc)
         elif isinstance(exc, NotPermitted):
             exc = PermissionDenied(exc.message)
         elif isinstance(exc, TransitionNotAllowed):
@@ -532,7 +613,11 @@ class BankApiDocsView(SpectacularSwaggerView):
     def _swagger_ui_favicon() -> str:
         return static(f"{SWAGGER_UI_DIST}/favicon-32x32.png")
 
-    def _dump(self, data: Any) -> str:
-        if isinstance(data, dict) and "deepLinking" in data:
-            data = {**data, "validatorUrl": None}
-        return super()._dump(data)
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().get(request, *args, **kwargs)
+        configured = spectacular_settings.SWAGGER_UI_SETTINGS
+        if isinstance(configured, dict):
+            # A string setting is raw JavaScript we cannot merge into; leave it alone.
+            response.data["settings"] = self._dump({**configured, "validatorUrl": None})
+        return response

@@ -85,9 +85,9 @@ def product_create(*, lender: Lender, actor: User, data: dict, regions: Iterable
     if actor_role(user=actor, lender=lender) != lifecycle.LENDER_ADMIN:
         raise NotPermitted(_("Only the bank's administrators manage its products."))
     product = LoanProduct(lender=lender, **{k: v for k, v in data.items() if k in PRODUCT_FIELDS})
-    _validate(product)
     if LoanProduct.objects.filter(lender=lender, code=product.code).exists():
         raise InvalidProduct({"code": [_("You already have a product with this code.")]})
+    _validate(product)
     _check_places(regions, industries)
     product.save()
     _set_places(product, regions, industries)

@@ -66,6 +66,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def train(csv: Path, out: Path, **extra) -> None:
+    # One thread: on a busy 2-core machine xgboost's OpenMP threads wait on each
+    # other and a 1-second training can take 20; one thread stays fast.
     call_command(
         "train_model",
         csv=str(csv),
@@ -74,7 +76,7 @@ def train(csv: Path, out: Path, **extra) -> None:
         out=str(out),
         id_column="customer_id",
         seed=7,
-        nthread=2,
+        nthread=1,
         no_progress=True,
         **extra,
     )
@@ -104,7 +106,7 @@ def model_dir(workdir, train_csv) -> Path:
 
 @pytest.fixture(scope="module")
 def model(model_dir) -> TabularCreditModel:
-    return TabularCreditModel.load(model_dir)
+    return TabularCreditModel.load(model_dir, nthread=1)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +184,8 @@ def test_same_seed_same_model(workdir, train_csv, model_dir, model, test_frame):
     train(train_csv, again)
     assert (again / "model.ubj").read_bytes() == (model_dir / "model.ubj").read_bytes()
     pd.testing.assert_frame_equal(
-        TabularCreditModel.load(again).predict(test_frame), model.predict(test_frame)
+        TabularCreditModel.load(again, nthread=1).predict(test_frame),
+        model.predict(test_frame),
     )
 
 
@@ -192,7 +195,7 @@ def test_same_seed_same_model(workdir, train_csv, model_dir, model, test_frame):
 def test_monotone_x_never_lowers_pd_when_raised(workdir, train_csv, test_frame):
     out = workdir / "model-monotone"
     train(train_csv, out, monotone="x=1")
-    mono = TabularCreditModel.load(out)
+    mono = TabularCreditModel.load(out, nthread=1)
     assert json.loads((out / "preprocess.json").read_text())["monotone"] == {"x": 1}
     rows = test_frame.head(200).reset_index(drop=True)
     grid = np.linspace(-4, 4, 41)
