@@ -11,11 +11,14 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import xgboost as xgb
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 DEFAULT_PARAMS = {
@@ -31,11 +34,14 @@ DEFAULT_PARAMS = {
 }
 
 
-class _Progress(xgb.callback.TrainingCallback):
+class ProgressBar(xgb.callback.TrainingCallback):
+    """A tqdm bar advancing once per boosting round."""
+
     def __init__(self, total: int, description: str) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, desc=description, unit="tree", leave=False)
+        super().__init__()
+        self.bar = tqdm(total=total, desc=description, unit="round", leave=False)
 
     def after_iteration(self, model, epoch, evals_log) -> bool:
         self.bar.update(1)
@@ -68,7 +74,7 @@ def train_booster(
     names = list(feature_names)
     dtrain = xgb.DMatrix(train[0], label=train[1], feature_names=names, nthread=nthread)
     dvalid = xgb.DMatrix(valid[0], label=valid[1], feature_names=names, nthread=nthread)
-    callbacks = [_Progress(max_rounds, "xgboost")] if progress else []
+    callbacks = [ProgressBar(max_rounds, "xgboost")] if progress else []
     booster = xgb.train(
         settings,
         dtrain,
@@ -87,24 +93,42 @@ def train_booster(
 class Platt:
     a: float
     b: float
+    fallback: bool = False
 
     def pd(self, margin: np.ndarray) -> np.ndarray:
         return 1.0 / (
             1.0 + np.exp(-(self.a * np.asarray(margin, dtype=float) + self.b))
         )
 
-    def to_dict(self) -> dict[str, float]:
-        return {"method": "platt", "a": self.a, "b": self.b}
+    def to_dict(self) -> dict:
+        return {
+            "method": "platt_on_margin",
+            "a": self.a,
+            "b": self.b,
+            "fallback": self.fallback,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Platt:
-        return cls(a=float(data["a"]), b=float(data["b"]))
+        return cls(
+            a=float(data["a"]),
+            b=float(data["b"]),
+            fallback=bool(data.get("fallback", False)),
+        )
 
 
 def fit_platt(margin: np.ndarray, label: np.ndarray) -> Platt:
+    """Fit ``PD = σ(a·margin + b)``. A non-positive slope would reverse the ranking; it
+    only happens when the margins carry no signal, and then xgboost's own probability
+    (a=1, b=0) is kept instead."""
     model = LogisticRegression(C=1e6, max_iter=1000)
-    model.fit(np.asarray(margin, dtype=float).reshape(-1, 1), np.asarray(label))
-    return Platt(a=float(model.coef_[0][0]), b=float(model.intercept_[0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(np.asarray(margin, dtype=float).reshape(-1, 1), np.asarray(label))
+    a, b = float(model.coef_[0][0]), float(model.intercept_[0])
+    if not (a > 0 and math.isfinite(a) and math.isfinite(b)):
+        return Platt(a=1.0, b=0.0, fallback=True)
+    return Platt(a=a, b=b)
 
 
 def margins_and_contributions(

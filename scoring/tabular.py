@@ -53,11 +53,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from scoring import metrics as m
+from scoring.engine import Platt, ProgressBar, fit_platt
 from scoring.report import write_report
 from scoring.scale import PointsScale
 
@@ -266,31 +265,9 @@ def target_vector(frame: pd.DataFrame, target: str, bad_value: str) -> np.ndarra
 # --------------------------------------------------------------------------------------
 
 
-class _TqdmRounds(xgb.callback.TrainingCallback):
-    """A tqdm bar advancing once per boosting round."""
-
-    def __init__(self, total: int, desc: str) -> None:
-        from tqdm import tqdm
-
-        super().__init__()
-        self._bar = tqdm(total=total, desc=desc, unit="round", leave=False)
-
-    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        self._bar.update(1)
-        return False
-
-    def after_training(self, model: Any) -> Any:
-        self._bar.close()
-        return model
-
-
 # --------------------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------------------
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 class TabularCreditModel:
@@ -495,14 +472,14 @@ class TabularCreditModel:
         n_rounds = max(
             1, round(float(np.mean(best_rounds)) * cfg["refit_round_factor"])
         )
-        callbacks = [_TqdmRounds(n_rounds, "final model")] if progress else []
+        callbacks = [ProgressBar(n_rounds, "final model")] if progress else []
         self.booster = xgb.train(
             xgb_params,
             self._dmatrix(X, y),
             num_boost_round=n_rounds,
             callbacks=callbacks,
         )
-        self.calibration = self._fit_platt(oof, y)
+        self.calibration = fit_platt(oof, y).to_dict()
         self.calibration["fitted_on"] = f"out-of-fold margins ({folds}-fold)"
         self.scale = PointsScale.from_settings()
 
@@ -578,7 +555,7 @@ class TabularCreditModel:
         for k, (tr, va) in enumerate(splitter.split(X, y), start=1):
             dtrain, dvalid = self._dmatrix(X[tr], y[tr]), self._dmatrix(X[va], y[va])
             callbacks = (
-                [_TqdmRounds(cfg["max_rounds"], f"fold {k}/{folds}")]
+                [ProgressBar(cfg["max_rounds"], f"fold {k}/{folds}")]
                 if progress
                 else []
             )
@@ -598,26 +575,8 @@ class TabularCreditModel:
             )
         return oof, best_rounds
 
-    @staticmethod
-    def _fit_platt(margin: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-        """Platt scaling ``pd = sigmoid(a·margin + b)`` fitted by logistic regression.
-
-        ``CalibratedClassifierCV(cv="prefit")`` is gone from scikit-learn 1.9, and two
-        coefficients need nothing more. A non-positive slope would reverse the
-        ranking; it only happens when the margins carry no signal, and then the raw
-        xgboost probability (a=1, b=0) is kept instead.
-        """
-        lr = LogisticRegression(C=1e6, max_iter=1000)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            lr.fit(margin.reshape(-1, 1), y)
-        a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
-        if not (a > 0 and math.isfinite(a) and math.isfinite(b)):
-            return {"method": "platt_on_margin", "a": 1.0, "b": 0.0, "fallback": True}
-        return {"method": "platt_on_margin", "a": a, "b": b, "fallback": False}
-
     def _calibrate(self, margin: np.ndarray) -> np.ndarray:
-        return _sigmoid(self.calibration["a"] * margin + self.calibration["b"])
+        return Platt.from_dict(self.calibration).pd(margin)
 
     def feature_importance(self) -> dict[str, float]:
         """Share of the total split gain per original column (sums to 1)."""

@@ -138,8 +138,16 @@ FILTERS = (
 
 def filter_values(lender_pks: list[int]) -> dict[str, st.SearchStrategy[list[str]]]:
     """For each filter, its values in a query string (sometimes a bad one)."""
-    def one(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
-        return strategy.map(lambda value: [value])
+    def one(
+        good: st.SearchStrategy[str], bad: str | None = None
+    ) -> st.SearchStrategy[list[str]]:
+        """A single value: ``good`` seven times in eight, else ``bad`` (if any)."""
+        values = good
+        if bad is not None:
+            values = st.integers(0, 7).flatmap(
+                lambda k: st.just(bad) if k == 0 else good
+            )
+        return values.map(lambda value: [value])
 
     return {
         "product_type": st.lists(
@@ -148,14 +156,12 @@ def filter_values(lender_pks: list[int]) -> dict[str, st.SearchStrategy[list[str
         "guarantee_type": st.lists(
             st.sampled_from(GuaranteeType.values), min_size=1, max_size=3, unique=True
         ),
-        "amount": one(st.integers(1, 700).map(lambda n: str(n * 10_000)) | st.just("abc")),
-        "term": one(st.integers(1, 90).map(str) | st.just("1.5")),
-        "max_rate": one(
-            st.integers(100, 1800).map(lambda n: str(Decimal(n) / 100)) | st.just("x")
-        ),
-        "district": one(st.sampled_from([*DISTRICT_POOL, UNUSED_DISTRICT, "999999"])),
-        "industry": one(st.sampled_from([*INDUSTRY_POOL, UNUSED_INDUSTRY, "Z"])),
-        "lender": one(st.sampled_from([*map(str, lender_pks), "987654321"])),
+        "amount": one(st.integers(1, 700).map(lambda n: str(n * 10_000)), "abc"),
+        "term": one(st.integers(1, 90).map(str), "1.5"),
+        "max_rate": one(st.integers(100, 1300).map(lambda n: str(Decimal(n) / 100)), "x"),
+        "district": one(st.sampled_from([*DISTRICT_POOL, UNUSED_DISTRICT]), "999999"),
+        "industry": one(st.sampled_from([*INDUSTRY_POOL, UNUSED_INDUSTRY]), "Z"),
+        "lender": one(st.sampled_from([str(pk) for pk in lender_pks]), "987654321"),
         **{flag: st.just(["on"]) for flag in FLAGS},
     }
 
