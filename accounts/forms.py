@@ -22,7 +22,10 @@ class OrganizationCreateForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"),
         choices=[
-            (OrganizationKind.PROMOTION_OFFICE, OrganizationKind.PROMOTION_OFFICE.label),
+            (
+                OrganizationKind.PROMOTION_OFFICE,
+                OrganizationKind.PROMOTION_OFFICE.label,
+            ),
             (OrganizationKind.PLATFORM, OrganizationKind.PLATFORM.label),
         ],
     )

@@ -27,7 +27,12 @@ __all__ = [
 def current_notice() -> ConsentNotice:
     notice = ConsentNotice.objects.filter(published_at__lte=timezone.now()).first()
     if notice is None:
-        raise ConsentNotice.DoesNotExist("No authorization notice has been published.")
+        # The data migration publishes the first version; re-create it if a flushed
+        # database lost it, rather than refusing every consent.
+        notice, _created = ConsentNotice.objects.get_or_create(
+            version=FIRST_VERSION,
+            defaults={"template_zh": TEMPLATE_ZH, "template_en": TEMPLATE_EN},
+        )
     return notice
 
 

@@ -111,14 +111,20 @@ def enterprise_access_log(*, enterprise: Enterprise) -> QuerySet[DataAccessLog]:
 
 
 def platform_organization() -> Organization:
-    """The platform operator's organization: the grantee of scoring consents."""
+    """The platform operator's organization: the grantee of scoring consents.
+
+    A data migration creates it; should it ever be missing (a flushed database), it is
+    created again under the same name rather than failing every consent and score.
+    """
     organization = (
         Organization.objects.filter(kind=OrganizationKind.PLATFORM, is_active=True)
         .order_by("pk")
         .first()
     )
     if organization is None:
-        raise Organization.DoesNotExist(
-            "The platform operator organization is missing."
+        from accounts.migrations import PLATFORM_NAME
+
+        organization, _created = Organization.objects.get_or_create(
+            kind=OrganizationKind.PLATFORM, name=PLATFORM_NAME
         )
     return organization

@@ -95,7 +95,9 @@ def lenders_with_listed_products() -> QuerySet[Lender]:
     has_listed = Exists(
         LoanProduct.objects.filter(lender=OuterRef("pk"), status=ProductStatus.LISTED)
     )
-    return Lender.objects.filter(has_listed, is_active=True).order_by("short_name", "pk")
+    return Lender.objects.filter(has_listed, is_active=True).order_by(
+        "short_name", "pk"
+    )
 
 
 class IntegerFilter(django_filters.NumberFilter):

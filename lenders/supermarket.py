@@ -78,7 +78,9 @@ def product_card(product: LoanProduct) -> ProductCard:
     industries = sorted(product.industries.all(), key=lambda row: row.industry)
     return ProductCard(
         product=product,
-        amount_range=_span(format_cny(product.amount_min), format_cny(product.amount_max)),
+        amount_range=_span(
+            format_cny(product.amount_min), format_cny(product.amount_max)
+        ),
         term_range=_span(str(product.term_min), str(product.term_max)),
         rate_range=_span(format_rate(product.rate_min), format_rate(product.rate_max)),
         tags=[label for name, label in TAG_LABELS.items() if getattr(product, name)],

@@ -182,20 +182,31 @@ def _innovation(v, dominant) -> Sentence:
 
 
 def _penalties(v, dominant) -> Sentence:
-    count, unrepaired = (
-        _int(_value(v, "penalties_24m")),
-        _int(_value(v, "unrepaired_penalties")),
-    )
+    count = _int(_value(v, "penalties_24m"))
+    unrepaired = _int(_value(v, "unrepaired_penalties"))
     serious = _int(_value(v, "serious_penalties_36m"))
-    zh = f"近24个月行政处罚{count}次"
-    en = f"{count} administrative penalt{'y' if count == 1 else 'ies'} in the last 24 months"
+    zh, en = [], []
+    if count:
+        zh.append(f"近24个月行政处罚{count}次")
+        en.append(
+            f"{count} administrative penalt{'y' if count == 1 else 'ies'} in the last 24 months"
+        )
     if unrepaired:
-        zh += f"，其中{unrepaired}次尚未完成信用修复"
-        en += f", {unrepaired} not yet repaired"
+        zh.append(f"{unrepaired}次处罚尚未完成信用修复")
+        en.append(
+            f"{unrepaired} penalt{'y' if unrepaired == 1 else 'ies'} not yet repaired"
+        )
     if serious:
-        zh += f"；近36个月严重处罚{serious}次"
-        en += f"; {serious} serious in the last 36 months"
-    return (zh, en)
+        zh.append(f"近36个月严重处罚{serious}次")
+        en.append(f"{serious} serious in the last 36 months")
+    if not zh:
+        months = _value(v, "months_since_last_penalty")
+        since = f"{months:.0f}" if months is not None else "?"
+        return (
+            f"曾受行政处罚，最近一次在{since}个月前",
+            f"a past administrative penalty, the last {since} months ago",
+        )
+    return ("，".join(zh), ", ".join(en))
 
 
 def _court(v, dominant) -> Sentence:

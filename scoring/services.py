@@ -165,6 +165,30 @@ def score_enterprises(
     )
     features = features[list(loaded.feature_names)]
     scored = score_matrix(loaded, features.to_numpy(dtype=np.float64))
+    rows, logs = _score_rows(
+        ids=ids,
+        version=version,
+        features=features,
+        scored=scored,
+        loaded=loaded,
+        as_of=as_of,
+        authorizations=authorizations,
+        requested_by=requested_by,
+    )
+    return _write_scores(rows, logs)
+
+
+def _score_rows(
+    *,
+    ids: list[int],
+    version: ModelVersion,
+    features: pd.DataFrame,
+    scored: Scored,
+    loaded: LoadedModel,
+    as_of: dt.date,
+    authorizations: dict[int, CreditAuthorization],
+    requested_by: User | None,
+) -> tuple[list[CreditScore], list[DataAccessLog]]:
     names = list(loaded.feature_names)
     rows, logs = [], []
     request_id = uuid.uuid4().hex
@@ -203,6 +227,12 @@ def score_enterprises(
             )
             for category in sorted(authorization.scope)
         )
+    return rows, logs
+
+
+def _write_scores(
+    rows: list[CreditScore], logs: list[DataAccessLog]
+) -> list[CreditScore]:
     with transaction.atomic():
         created = CreditScore.objects.bulk_create(rows, batch_size=1000)
         DataAccessLog.objects.bulk_create(logs, batch_size=2000)

@@ -3,7 +3,7 @@ scoring consents. Creating it here means a fresh production database has it too.
 
 from django.db import migrations
 
-PLATFORM_NAME = "信易贷平台运营中心"
+from accounts.migrations import PLATFORM_NAME
 
 
 def create_platform(apps, schema_editor):

@@ -95,7 +95,10 @@ def bulk_products(lender: Lender, count: int, **fields: Any) -> list[LoanProduct
     start = LoanProduct.objects.count()
     return LoanProduct.objects.bulk_create(
         LoanProduct(
-            lender=lender, code=f"bulk-{start + n}", name=f"批量产品{start + n}", **defaults
+            lender=lender,
+            code=f"bulk-{start + n}",
+            name=f"批量产品{start + n}",
+            **defaults,
         )
         for n in range(count)
     )
@@ -131,13 +134,27 @@ def product_specs(draw: st.DrawFn, statuses: Iterable[str]) -> dict[str, Any]:
 
 
 FILTERS = (
-    "product_type", "guarantee_type", "amount", "term", "max_rate", "district",
-    "industry", "lender", *FLAGS,
+    "product_type",
+    "guarantee_type",
+    "amount",
+    "term",
+    "max_rate",
+    "district",
+    "industry",
+    "lender",
+    *FLAGS,
 )
 
 
-def filter_values(lender_pks: list[int]) -> dict[str, st.SearchStrategy[list[str]]]:
-    """For each filter, its values in a query string (sometimes a bad one)."""
+def filter_values(
+    lender_pks: list[int], specs: list[dict[str, Any]]
+) -> dict[str, st.SearchStrategy[list[str]]]:
+    """For each filter, its values in a query string (sometimes a bad one).
+
+    Amounts, terms and rates are as often taken from the products' own bounds as
+    drawn at large, so that the inclusive comparisons (≤, not <) are really tested.
+    """
+
     def one(
         good: st.SearchStrategy[str], bad: str | None = None
     ) -> st.SearchStrategy[list[str]]:
@@ -149,6 +166,9 @@ def filter_values(lender_pks: list[int]) -> dict[str, st.SearchStrategy[list[str
             )
         return values.map(lambda value: [value])
 
+    def bounds(*names: str) -> st.SearchStrategy[str]:
+        return st.sampled_from(sorted({str(spec[n]) for spec in specs for n in names}))
+
     return {
         "product_type": st.lists(
             st.sampled_from(ProductType.values), min_size=1, max_size=5, unique=True
@@ -156,9 +176,19 @@ def filter_values(lender_pks: list[int]) -> dict[str, st.SearchStrategy[list[str
         "guarantee_type": st.lists(
             st.sampled_from(GuaranteeType.values), min_size=1, max_size=3, unique=True
         ),
-        "amount": one(st.integers(1, 700).map(lambda n: str(n * 10_000)), "abc"),
-        "term": one(st.integers(1, 90).map(str), "1.5"),
-        "max_rate": one(st.integers(100, 1300).map(lambda n: str(Decimal(n) / 100)), "x"),
+        "amount": one(
+            st.integers(1, 700).map(lambda n: str(n * 10_000))
+            | bounds("amount_min", "amount_max"),
+            "abc",
+        ),
+        "term": one(
+            st.integers(1, 90).map(str) | bounds("term_min", "term_max"), "1.5"
+        ),
+        "max_rate": one(
+            st.integers(100, 1300).map(lambda n: str(Decimal(n) / 100))
+            | bounds("rate_min"),
+            "x",
+        ),
         "district": one(st.sampled_from([*DISTRICT_POOL, UNUSED_DISTRICT]), "999999"),
         "industry": one(st.sampled_from([*INDUSTRY_POOL, UNUSED_INDUSTRY]), "Z"),
         "lender": one(st.sampled_from([str(pk) for pk in lender_pks]), "987654321"),
@@ -167,10 +197,12 @@ def filter_values(lender_pks: list[int]) -> dict[str, st.SearchStrategy[list[str
 
 
 @st.composite
-def filter_params(draw: st.DrawFn, lender_pks: list[int]) -> dict[str, list[str]]:
+def filter_params(
+    draw: st.DrawFn, lender_pks: list[int], specs: list[dict[str, Any]]
+) -> dict[str, list[str]]:
     """A random query string: up to three filters (more would nearly always match
     nothing and prove little) and usually a sort."""
-    values = filter_values(lender_pks)
+    values = filter_values(lender_pks, specs)
     names = draw(st.sets(st.sampled_from(FILTERS), max_size=3))
     params = {name: draw(values[name]) for name in sorted(names)}
     sort = draw(st.sampled_from([None, *SORTS, "evil"]))
@@ -267,7 +299,12 @@ def expected_result(
 def test_filterset_agrees_with_a_plain_python_filter():
     # Lenders are shared by every example; products live in a savepoint that each
     # example rolls back, so examples never see one another's catalogue.
-    lenders = [LenderFactory(), LenderFactory(), LenderFactory(), LenderFactory(is_active=False)]
+    lenders = [
+        LenderFactory(),
+        LenderFactory(),
+        LenderFactory(),
+        LenderFactory(is_active=False),
+    ]
     lender_pks = [lender.pk for lender in lenders]
     active_lender_pks = {lender.pk for lender in lenders if lender.is_active}
 
@@ -283,8 +320,8 @@ def test_filterset_agrees_with_a_plain_python_filter():
         ) + data.draw(st.lists(product_specs(HIDDEN_STATUSES), min_size=2, max_size=4))
         # One random combination, and every filter alone: each rule is exercised in
         # every example, whatever the combination happened to be.
-        combination = data.draw(filter_params(lender_pks))
-        values = filter_values(lender_pks)
+        combination = data.draw(filter_params(lender_pks, specs))
+        values = filter_values(lender_pks, specs)
         singles = [{name: data.draw(values[name])} for name in FILTERS]
         with transaction.atomic():
             try:
@@ -323,7 +360,9 @@ def test_filterset_agrees_with_a_plain_python_filter():
 
                     filterset = ProductFilterSet(data=query)
                     got = list(filterset.qs.values_list("pk", flat=True))
-                    expected, invalid = expected_result(plain, params, active_lender_pks)
+                    expected, invalid = expected_result(
+                        plain, params, active_lender_pks
+                    )
 
                     assert set(filterset.form.errors) == invalid, params
                     assert got == expected, params
@@ -331,6 +370,15 @@ def test_filterset_agrees_with_a_plain_python_filter():
                 transaction.set_rollback(True)
 
     check()
+
+
+def test_bank_filter_offers_only_active_banks_with_listed_products(db):
+    listed_product(lender=LenderFactory(short_name="上架银行"))
+    LoanProductFactory(lender=LenderFactory(short_name="草稿银行"))  # a draft only
+    listed_product(lender=LenderFactory(short_name="停用银行", is_active=False))
+
+    field = ProductFilterSet(data={}).form.fields["lender"]
+    assert [label for value, label in field.choices if value] == ["上架银行"]
 
 
 # --- only listed products are public --------------------------------------------------
@@ -375,7 +423,9 @@ def _count_queries(client, url: str) -> int:
 )
 def test_list_page_queries_are_the_same_for_1_and_500_products(client, db, query):
     lender = LenderFactory()
-    listed_product(lender=lender, regions=["440304"], industries=["C"], pure_credit=True)
+    listed_product(
+        lender=lender, regions=["440304"], industries=["C"], pure_credit=True
+    )
     one = _count_queries(client, f"/products/{query}")
 
     others = bulk_products(lender, 499, pure_credit=True)
@@ -411,11 +461,39 @@ def four_products(db) -> dict[str, LoanProduct]:
     lender = LenderFactory()
     make = LoanProductFactory
     return {
-        "a": make(lender=lender, status="listed", rate_min=Decimal("3.10"), amount_max=Decimal("5000000"), response_days=7, listed_at=LISTED_TIMES[0]),
-        "b": make(lender=lender, status="listed", rate_min=Decimal("2.90"), amount_max=Decimal("1000000"), response_days=3, listed_at=LISTED_TIMES[2]),
-        "c": make(lender=lender, status="listed", rate_min=Decimal("4.50"), amount_max=Decimal("9000000"), response_days=1, listed_at=LISTED_TIMES[1]),
+        "a": make(
+            lender=lender,
+            status="listed",
+            rate_min=Decimal("3.10"),
+            amount_max=Decimal("5000000"),
+            response_days=7,
+            listed_at=LISTED_TIMES[0],
+        ),
+        "b": make(
+            lender=lender,
+            status="listed",
+            rate_min=Decimal("2.90"),
+            amount_max=Decimal("1000000"),
+            response_days=3,
+            listed_at=LISTED_TIMES[2],
+        ),
+        "c": make(
+            lender=lender,
+            status="listed",
+            rate_min=Decimal("4.50"),
+            amount_max=Decimal("9000000"),
+            response_days=1,
+            listed_at=LISTED_TIMES[1],
+        ),
         # ties with "a" on rate and amount, with "b" on response, with "b" on date
-        "d": make(lender=lender, status="listed", rate_min=Decimal("3.10"), amount_max=Decimal("5000000"), response_days=3, listed_at=LISTED_TIMES[2]),
+        "d": make(
+            lender=lender,
+            status="listed",
+            rate_min=Decimal("3.10"),
+            amount_max=Decimal("5000000"),
+            response_days=3,
+            listed_at=LISTED_TIMES[2],
+        ),
     }
 
 
@@ -549,11 +627,11 @@ def test_detail_shows_every_term_and_eligibility_rule(client, db):
     assert "Tax · Social insurance" in page
     assert "Fast approval" in page and "Government guarantee" in page
     assert "面向科技型中小企业。" in page
-    eligibility = re.search(
-        r'data-testid="eligibility">(.*?)</dl>', page, re.S
-    ).group(1)
-    assert "<dd class=\"col-sm-6\">B</dd>" in eligibility
-    assert "<dd class=\"col-sm-6\">A</dd>" in eligibility
+    eligibility = re.search(r'data-testid="eligibility">(.*?)</dl>', page, re.S).group(
+        1
+    )
+    assert '<dd class="col-sm-6">B</dd>' in eligibility
+    assert '<dd class="col-sm-6">A</dd>' in eligibility
     assert "Not eligible" in eligibility and "Not excluded" in eligibility
 
 
@@ -573,12 +651,16 @@ def test_detail_of_an_unrestricted_product(client, db):
 def two_products(db) -> tuple[LoanProduct, LoanProduct]:
     """Disjoint on every filter the bad-input tests use."""
     cheap = listed_product(
-        amount_min=Decimal("100000"), amount_max=Decimal("1000000"),
-        rate_min=Decimal("3.00"), regions=["440304"],
+        amount_min=Decimal("100000"),
+        amount_max=Decimal("1000000"),
+        rate_min=Decimal("3.00"),
+        regions=["440304"],
     )
     big = listed_product(
-        amount_min=Decimal("5000000"), amount_max=Decimal("9000000"),
-        rate_min=Decimal("4.00"), product_type=ProductType.MORTGAGE,
+        amount_min=Decimal("5000000"),
+        amount_max=Decimal("9000000"),
+        rate_min=Decimal("4.00"),
+        product_type=ProductType.MORTGAGE,
     )
     return cheap, big
 
@@ -608,7 +690,7 @@ def test_bad_input_shows_the_field_error_and_is_not_applied(
 
 
 def test_bad_input_does_not_cancel_the_good_filters(client, two_products):
-    cheap, big = two_products
+    _cheap, big = two_products
     response = client.get("/products/?amount=abc&district=999999&product_type=mortgage")
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {"amount", "district"}
@@ -616,7 +698,9 @@ def test_bad_input_does_not_cancel_the_good_filters(client, two_products):
 
 
 def test_bad_input_is_escaped(client, two_products):
-    page = client.get("/en/products/?district=<script>alert(1)</script>").content.decode()
+    page = client.get(
+        "/en/products/?district=<script>alert(1)</script>"
+    ).content.decode()
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 

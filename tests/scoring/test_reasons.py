@@ -1,0 +1,108 @@
+"""Reason sentences say exactly what the feature values say."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring.features import FEATURE_NAMES
+from scoring.reasons import reasons_for
+
+
+def _values(**overrides):
+    values = dict.fromkeys(FEATURE_NAMES, 0.0)
+    values.update(overrides)
+    return values
+
+
+def _only(group_feature: str, contribution: float = 0.5):
+    contributions = dict.fromkeys(FEATURE_NAMES, -0.01)
+    contributions[group_feature] = contribution
+    return contributions
+
+
+@pytest.mark.parametrize(
+    ("values", "feature", "zh", "en"),
+    [
+        (
+            {"penalties_24m": 3.0, "unrepaired_penalties": 1.0},
+            "penalties_24m",
+            "近24个月行政处罚3次，1次处罚尚未完成信用修复",
+            "3 administrative penalties in the last 24 months, 1 penalty not yet repaired",
+        ),
+        (
+            {"penalties_24m": 0.0, "unrepaired_penalties": 2.0},
+            "unrepaired_penalties",
+            "2次处罚尚未完成信用修复",
+            "2 penalties not yet repaired",
+        ),
+        (
+            {
+                "penalties_24m": 0.0,
+                "unrepaired_penalties": 0.0,
+                "months_since_last_penalty": 40.0,
+            },
+            "months_since_last_penalty",
+            "曾受行政处罚，最近一次在40个月前",
+            "a past administrative penalty, the last 40 months ago",
+        ),
+        (
+            {"dishonest_debtor": 1.0},
+            "dishonest_debtor",
+            "被列为失信被执行人",
+            "listed as a dishonest judgement debtor (失信被执行人)",
+        ),
+        (
+            {"tax_paid_12m_log": 10.0, "tax_trend_12m": -0.4},
+            "tax_trend_12m",
+            "近12个月纳税额较上年下降33%",
+            "tax paid in the last 12 months fell 33% on the year before",
+        ),
+        (
+            {"tax_paid_12m_log": 10.0, "tax_credit_grade": 1.0},
+            "tax_credit_grade",
+            "纳税信用等级为C级",
+            "tax credit grade C",
+        ),
+        (
+            {"tax_paid_12m_log": None},
+            "tax_paid_12m_log",
+            "无纳税记录",
+            "no tax records",
+        ),
+        (
+            {"abnormal_listed_now": 1.0},
+            "abnormal_listed_now",
+            "当前列入经营异常名录",
+            "currently on the abnormal-operation list",
+        ),
+    ],
+)
+def test_sentence_matches_the_values(values, feature, zh, en):
+    [reason] = reasons_for(_values(**values), _only(feature))
+    assert (reason["text_zh"], reason["text_en"]) == (zh, en)
+
+
+def test_no_adverse_factor_means_no_reason():
+    assert reasons_for(_values(), dict.fromkeys(FEATURE_NAMES, -0.1)) == []
+
+
+def test_at_most_four_reasons_largest_first():
+    contributions = dict.fromkeys(FEATURE_NAMES, 0.0)
+    for position, name in enumerate(
+        [
+            "penalties_24m",
+            "dishonest_debtor",
+            "tax_trend_12m",
+            "abnormal_listed_now",
+            "honours_count",
+            "patents_count",
+        ]
+    ):
+        contributions[name] = 0.1 * (position + 1)
+    reasons = reasons_for(_values(tax_paid_12m_log=9.0), contributions)
+    assert [r["factor"] for r in reasons] == [
+        "innovation",
+        "honours",
+        "abnormal",
+        "tax",
+    ]
