@@ -111,7 +111,9 @@ def my_data_category(request: HttpRequest, category: str) -> HttpResponse:
         channel=AccessChannel.WEB,
         request_id=request_id_of(request),
     )
-    return _render_records(request, enterprise, category, queryset, "creditdata:my_data")
+    return _render_records(
+        request, enterprise, category, queryset, "creditdata:my_data"
+    )
 
 
 @login_required

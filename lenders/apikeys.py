@@ -29,7 +29,9 @@ def _digest(raw: str) -> str:
 
 
 @transaction.atomic
-def api_key_create(*, lender: Lender, name: str, scopes: list[str], created_by: User) -> tuple[ApiKey, str]:
+def api_key_create(
+    *, lender: Lender, name: str, scopes: list[str], created_by: User
+) -> tuple[ApiKey, str]:
     """Create a key; returns it and the raw key, which is never retrievable again."""
     from lenders.services import actor_role
 
@@ -37,14 +39,21 @@ def api_key_create(*, lender: Lender, name: str, scopes: list[str], created_by: 
         raise NotPermitted(_("Only the bank's administrators manage API keys."))
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
-        raise NotPermitted(_("Choose scopes among: %(scopes)s.") % {"scopes": ", ".join(SCOPES)}, field="scopes")
+        raise NotPermitted(
+            _("Choose scopes among: %(scopes)s.") % {"scopes": ", ".join(SCOPES)},
+            field="scopes",
+        )
     if not name.strip():
         raise NotPermitted(_("Give the key a name."), field="name")
     prefix = secrets.token_hex(4)
     raw = f"xyd_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
-        lender=lender, name=name.strip()[:100], prefix=prefix, key_sha256=_digest(raw),
-        scopes=sorted(set(scopes)), created_by=created_by,
+        lender=lender,
+        name=name.strip()[:100],
+        prefix=prefix,
+        key_sha256=_digest(raw),
+        scopes=sorted(set(scopes)),
+        created_by=created_by,
     )
     return key, raw
 

@@ -11,16 +11,22 @@ from lenders.services import PRODUCT_FIELDS
 
 class ProductForm(forms.ModelForm):
     regions = forms.MultipleChoiceField(
-        label=_("Districts (none = city-wide)"), choices=list(DISTRICTS.items()),
-        required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Districts (none = city-wide)"),
+        choices=list(DISTRICTS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     industries = forms.MultipleChoiceField(
-        label=_("Industries (none = all)"), choices=list(INDUSTRIES.items()),
-        required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Industries (none = all)"),
+        choices=list(INDUSTRIES.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     required_categories = forms.MultipleChoiceField(
-        label=_("Data the applicant must authorize"), choices=Category.choices,
-        required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Data the applicant must authorize"),
+        choices=Category.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
 
     class Meta:
@@ -33,9 +39,15 @@ class ProductForm(forms.ModelForm):
         if editing:
             self.fields["code"].disabled = True
         if self.instance.pk:
-            self.fields["regions"].initial = list(self.instance.districts.values_list("district", flat=True))
-            self.fields["industries"].initial = list(self.instance.industries.values_list("industry", flat=True))
-            self.fields["required_categories"].initial = self.instance.required_categories
+            self.fields["regions"].initial = list(
+                self.instance.districts.values_list("district", flat=True)
+            )
+            self.fields["industries"].initial = list(
+                self.instance.industries.values_list("industry", flat=True)
+            )
+            self.fields[
+                "required_categories"
+            ].initial = self.instance.required_categories
 
     def _post_clean(self) -> None:
         # Model validation (ranges, legal cap) runs in the service, which reports every
@@ -46,7 +58,9 @@ class ProductForm(forms.ModelForm):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     scopes = forms.MultipleChoiceField(
-        label=_("Scopes"), choices=[(s, s) for s in SCOPES], widget=forms.CheckboxSelectMultiple,
+        label=_("Scopes"),
+        choices=[(s, s) for s in SCOPES],
+        widget=forms.CheckboxSelectMultiple,
         initial=["products:read"],
     )
 
@@ -64,10 +78,20 @@ class WebhookEndpointForm(forms.Form):
 class LenderOnboardingForm(forms.Form):
     name = forms.CharField(label=_("Registered name"), max_length=200)
     short_name = forms.CharField(label=_("Short name"), max_length=50)
-    licence_number = forms.CharField(label=_("Financial licence number"), max_length=50, required=False)
-    head_office_address = forms.CharField(label=_("Head office address"), max_length=300, required=False)
-    admin_email = forms.EmailField(label=_("Email of its first administrator"), max_length=254)
+    licence_number = forms.CharField(
+        label=_("Financial licence number"), max_length=50, required=False
+    )
+    head_office_address = forms.CharField(
+        label=_("Head office address"), max_length=300, required=False
+    )
+    admin_email = forms.EmailField(
+        label=_("Email of its first administrator"), max_length=254
+    )
 
 
 class ReturnForm(forms.Form):
-    comment = forms.CharField(label=_("What must the bank change?"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(
+        label=_("What must the bank change?"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

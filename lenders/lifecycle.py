@@ -26,17 +26,49 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        Transition("submit", frozenset({ProductStatus.DRAFT, ProductStatus.DELISTED}), ProductStatus.PENDING_REVIEW, frozenset({LENDER_ADMIN})),
-        Transition("withdraw", frozenset({ProductStatus.PENDING_REVIEW}), ProductStatus.DRAFT, frozenset({LENDER_ADMIN})),
-        Transition("approve", frozenset({ProductStatus.PENDING_REVIEW}), ProductStatus.LISTED, frozenset({OPERATOR})),
-        Transition("return", frozenset({ProductStatus.PENDING_REVIEW}), ProductStatus.DRAFT, frozenset({OPERATOR}), needs_comment=True),
-        Transition("delist", frozenset({ProductStatus.LISTED}), ProductStatus.DELISTED, frozenset({LENDER_ADMIN, OPERATOR})),
+        Transition(
+            "submit",
+            frozenset({ProductStatus.DRAFT, ProductStatus.DELISTED}),
+            ProductStatus.PENDING_REVIEW,
+            frozenset({LENDER_ADMIN}),
+        ),
+        Transition(
+            "withdraw",
+            frozenset({ProductStatus.PENDING_REVIEW}),
+            ProductStatus.DRAFT,
+            frozenset({LENDER_ADMIN}),
+        ),
+        Transition(
+            "approve",
+            frozenset({ProductStatus.PENDING_REVIEW}),
+            ProductStatus.LISTED,
+            frozenset({OPERATOR}),
+        ),
+        Transition(
+            "return",
+            frozenset({ProductStatus.PENDING_REVIEW}),
+            ProductStatus.DRAFT,
+            frozenset({OPERATOR}),
+            needs_comment=True,
+        ),
+        Transition(
+            "delist",
+            frozenset({ProductStatus.LISTED}),
+            ProductStatus.DELISTED,
+            frozenset({LENDER_ADMIN, OPERATOR}),
+        ),
     )
 }
 
 #: Statuses in which the lender may edit the product's terms.
-EDITABLE = frozenset({ProductStatus.DRAFT, ProductStatus.LISTED, ProductStatus.DELISTED})
+EDITABLE = frozenset(
+    {ProductStatus.DRAFT, ProductStatus.LISTED, ProductStatus.DELISTED}
+)
 
 
 def allowed_actions(status: str, actor: str) -> list[str]:
-    return [t.action for t in TRANSITIONS.values() if status in t.sources and actor in t.actors]
+    return [
+        t.action
+        for t in TRANSITIONS.values()
+        if status in t.sources and actor in t.actors
+    ]

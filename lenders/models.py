@@ -27,12 +27,19 @@ class Lender(TimeStampedModel):
     """A bank (head office) on the platform."""
 
     organization = models.OneToOneField(
-        Organization, on_delete=models.PROTECT, related_name="lender", verbose_name=_("organization")
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="lender",
+        verbose_name=_("organization"),
     )
     name = models.CharField(_("name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=50)
-    licence_number = models.CharField(_("financial licence number"), max_length=50, blank=True)
-    head_office_address = models.CharField(_("head office address"), max_length=300, blank=True)
+    licence_number = models.CharField(
+        _("financial licence number"), max_length=50, blank=True
+    )
+    head_office_address = models.CharField(
+        _("head office address"), max_length=300, blank=True
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -47,7 +54,12 @@ class Lender(TimeStampedModel):
 class Branch(TimeStampedModel):
     """A branch, serving a set of Shenzhen districts."""
 
-    lender = models.ForeignKey(Lender, on_delete=models.CASCADE, related_name="branches", verbose_name=_("lender"))
+    lender = models.ForeignKey(
+        Lender,
+        on_delete=models.CASCADE,
+        related_name="branches",
+        verbose_name=_("lender"),
+    )
     name = models.CharField(_("name"), max_length=200)
     districts = models.JSONField(_("districts served"), default=list)
     address = models.CharField(_("address"), max_length=300, blank=True)
@@ -57,7 +69,11 @@ class Branch(TimeStampedModel):
         verbose_name = _("branch")
         verbose_name_plural = _("branches")
         ordering = ["lender", "name"]
-        constraints = [models.UniqueConstraint(fields=["lender", "name"], name="lenders_branch_unique_name")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lender", "name"], name="lenders_branch_unique_name"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -65,7 +81,12 @@ class Branch(TimeStampedModel):
     def clean(self) -> None:
         unknown = sorted(set(self.districts or []) - set(DISTRICTS))
         if unknown:
-            raise ValidationError({"districts": _("Unknown district codes: %(codes)s.") % {"codes": ", ".join(unknown)}})
+            raise ValidationError(
+                {
+                    "districts": _("Unknown district codes: %(codes)s.")
+                    % {"codes": ", ".join(unknown)}
+                }
+            )
 
 
 class ProductType(models.TextChoices):
@@ -107,30 +128,59 @@ TAX_GRADE_CHOICES = [("A", "A"), ("B", "B"), ("M", "M"), ("C", "C"), ("D", "D")]
 
 
 class LoanProduct(TimeStampedModel):
-    lender = models.ForeignKey(Lender, on_delete=models.PROTECT, related_name="products", verbose_name=_("lender"))
+    lender = models.ForeignKey(
+        Lender,
+        on_delete=models.PROTECT,
+        related_name="products",
+        verbose_name=_("lender"),
+    )
     code = models.SlugField(_("product code"), max_length=40)
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), max_length=4000, blank=True)
-    product_type = models.CharField(_("product type"), max_length=30, choices=ProductType.choices)
-    guarantee_type = models.CharField(_("guarantee"), max_length=20, choices=GuaranteeType.choices)
+    product_type = models.CharField(
+        _("product type"), max_length=30, choices=ProductType.choices
+    )
+    guarantee_type = models.CharField(
+        _("guarantee"), max_length=20, choices=GuaranteeType.choices
+    )
     amount_min = models.DecimalField(_("minimum amount (CNY)"), **MONEY)
     amount_max = models.DecimalField(_("maximum amount (CNY)"), **MONEY)
-    currency = models.CharField(_("currency"), max_length=3, default="CNY", editable=False)
+    currency = models.CharField(
+        _("currency"), max_length=3, default="CNY", editable=False
+    )
     term_min = models.PositiveIntegerField(_("minimum term (months)"))
     term_max = models.PositiveIntegerField(_("maximum term (months)"))
     rate_min = models.DecimalField(_("minimum annual rate (%)"), **RATE)
     rate_max = models.DecimalField(_("maximum annual rate (%)"), **RATE)
-    repayment_method = models.CharField(_("repayment"), max_length=30, choices=RepaymentMethod.choices)
+    repayment_method = models.CharField(
+        _("repayment"), max_length=30, choices=RepaymentMethod.choices
+    )
     # Eligibility.
-    min_grade = models.CharField(_("minimum credit grade"), max_length=1, choices=GRADE_CHOICES, blank=True)
+    min_grade = models.CharField(
+        _("minimum credit grade"), max_length=1, choices=GRADE_CHOICES, blank=True
+    )
     min_years_in_business = models.DecimalField(
-        _("minimum years in business"), max_digits=4, decimal_places=1, default=0,
+        _("minimum years in business"),
+        max_digits=4,
+        decimal_places=1,
+        default=0,
         validators=[MinValueValidator(0), MaxValueValidator(50)],
     )
-    min_tax_credit_grade = models.CharField(_("minimum tax credit grade"), max_length=1, choices=TAX_GRADE_CHOICES, blank=True)
-    excludes_dishonest_debtors = models.BooleanField(_("no dishonest judgement debtors (失信被执行人)"), default=True)
-    excludes_unrepaired_serious_penalty = models.BooleanField(_("no unrepaired serious penalty"), default=True)
-    required_categories = models.JSONField(_("required consent categories"), default=list, blank=True)
+    min_tax_credit_grade = models.CharField(
+        _("minimum tax credit grade"),
+        max_length=1,
+        choices=TAX_GRADE_CHOICES,
+        blank=True,
+    )
+    excludes_dishonest_debtors = models.BooleanField(
+        _("no dishonest judgement debtors (失信被执行人)"), default=True
+    )
+    excludes_unrepaired_serious_penalty = models.BooleanField(
+        _("no unrepaired serious penalty"), default=True
+    )
+    required_categories = models.JSONField(
+        _("required consent categories"), default=list, blank=True
+    )
     # Tags and policy flags.
     pure_credit = models.BooleanField(_("pure credit (纯信用)"), default=False)
     fully_online = models.BooleanField(_("fully online (纯线上)"), default=False)
@@ -139,14 +189,27 @@ class LoanProduct(TimeStampedModel):
     risk_compensation = models.BooleanField(_("risk-compensation pool"), default=False)
     government_guarantee = models.BooleanField(_("government guarantee"), default=False)
     response_days = models.PositiveIntegerField(
-        _("promised response time (working days)"), validators=[MinValueValidator(1), MaxValueValidator(60)]
+        _("promised response time (working days)"),
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
     )
     # Lifecycle.
-    status = models.CharField(_("status"), max_length=20, choices=ProductStatus.choices, default=ProductStatus.DRAFT)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ProductStatus.choices,
+        default=ProductStatus.DRAFT,
+    )
     review_comment = models.CharField(_("review comment"), max_length=1000, blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
-    reviewed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reviewed by"))
+    reviewed_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
     listed_at = models.DateTimeField(_("listed at"), null=True, blank=True)
     current_version = models.PositiveIntegerField(_("current version"), default=0)
 
@@ -161,15 +224,38 @@ class LoanProduct(TimeStampedModel):
             models.Index(fields=["status", "-listed_at"]),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["lender", "code"], name="lenders_product_code_unique"),
-            models.CheckConstraint(condition=Q(amount_min__gt=0), name="lenders_product_amount_positive"),
-            models.CheckConstraint(condition=Q(amount_min__lte=F("amount_max")), name="lenders_product_amount_range"),
-            models.CheckConstraint(condition=Q(term_min__gte=1), name="lenders_product_term_positive"),
-            models.CheckConstraint(condition=Q(term_min__lte=F("term_max")), name="lenders_product_term_range"),
-            models.CheckConstraint(condition=Q(rate_min__gt=0), name="lenders_product_rate_positive"),
-            models.CheckConstraint(condition=Q(rate_min__lte=F("rate_max")), name="lenders_product_rate_range"),
-            models.CheckConstraint(condition=Q(response_days__gte=1), name="lenders_product_response_positive"),
-            models.CheckConstraint(condition=Q(status__in=ProductStatus.values), name="lenders_product_status_valid"),
+            models.UniqueConstraint(
+                fields=["lender", "code"], name="lenders_product_code_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_min__gt=0), name="lenders_product_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_min__lte=F("amount_max")),
+                name="lenders_product_amount_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(term_min__gte=1), name="lenders_product_term_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(term_min__lte=F("term_max")),
+                name="lenders_product_term_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_min__gt=0), name="lenders_product_rate_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_min__lte=F("rate_max")),
+                name="lenders_product_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(response_days__gte=1),
+                name="lenders_product_response_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ProductStatus.values),
+                name="lenders_product_status_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -181,10 +267,18 @@ class LoanProduct(TimeStampedModel):
         from creditdata.categories import Category
 
         errors: dict[str, str] = {}
-        pairs = (("amount_min", "amount_max"), ("term_min", "term_max"), ("rate_min", "rate_max"))
+        pairs = (
+            ("amount_min", "amount_max"),
+            ("term_min", "term_max"),
+            ("rate_min", "rate_max"),
+        )
         for low, high in pairs:
             low_value, high_value = getattr(self, low), getattr(self, high)
-            if low_value is not None and high_value is not None and low_value > high_value:
+            if (
+                low_value is not None
+                and high_value is not None
+                and low_value > high_value
+            ):
                 errors[high] = _("The maximum must not be below the minimum.")
         for name in ("amount_min", "rate_min"):
             value = getattr(self, name)
@@ -196,10 +290,14 @@ class LoanProduct(TimeStampedModel):
         for name in ("rate_min", "rate_max"):
             value = getattr(self, name)
             if value is not None and value > cap:
-                errors[name] = _("Above the legal cap of %(cap)s%% a year.") % {"cap": cap}
+                errors[name] = _("Above the legal cap of %(cap)s%% a year.") % {
+                    "cap": cap
+                }
         unknown = sorted(set(self.required_categories or []) - set(Category.values))
         if unknown:
-            errors["required_categories"] = _("Unknown data categories: %(names)s.") % {"names": ", ".join(unknown)}
+            errors["required_categories"] = _("Unknown data categories: %(names)s.") % {
+                "names": ", ".join(unknown)
+            }
         if errors:
             raise ValidationError(errors)
 
@@ -217,8 +315,12 @@ class LoanProduct(TimeStampedModel):
             "rate_min": str(self.rate_min),
             "rate_max": str(self.rate_max),
             "repayment_method": self.repayment_method,
-            "regions": sorted(self.districts.values_list("district", flat=True)) if self.pk else [],
-            "industries": sorted(self.industries.values_list("industry", flat=True)) if self.pk else [],
+            "regions": sorted(self.districts.values_list("district", flat=True))
+            if self.pk
+            else [],
+            "industries": sorted(self.industries.values_list("industry", flat=True))
+            if self.pk
+            else [],
             "min_grade": self.min_grade,
             "min_years_in_business": str(self.min_years_in_business),
             "min_tax_credit_grade": self.min_tax_credit_grade,
@@ -239,39 +341,69 @@ class LoanProduct(TimeStampedModel):
 class LoanProductDistrict(models.Model):
     """A district a product is offered in; a product with none is offered city-wide."""
 
-    product = models.ForeignKey(LoanProduct, on_delete=models.CASCADE, related_name="districts")
-    district = models.CharField(_("district"), max_length=6, choices=list(DISTRICTS.items()))
+    product = models.ForeignKey(
+        LoanProduct, on_delete=models.CASCADE, related_name="districts"
+    )
+    district = models.CharField(
+        _("district"), max_length=6, choices=list(DISTRICTS.items())
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["product", "district"], name="lenders_product_district_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "district"], name="lenders_product_district_unique"
+            )
+        ]
         indexes = [models.Index(fields=["district", "product"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}:{self.district}"
 
 
 class LoanProductIndustry(models.Model):
     """An industry a product is for; a product with none is for every industry."""
 
-    product = models.ForeignKey(LoanProduct, on_delete=models.CASCADE, related_name="industries")
-    industry = models.CharField(_("industry"), max_length=1, choices=list(INDUSTRIES.items()))
+    product = models.ForeignKey(
+        LoanProduct, on_delete=models.CASCADE, related_name="industries"
+    )
+    industry = models.CharField(
+        _("industry"), max_length=1, choices=list(INDUSTRIES.items())
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["product", "industry"], name="lenders_product_industry_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "industry"], name="lenders_product_industry_unique"
+            )
+        ]
         indexes = [models.Index(fields=["industry", "product"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}:{self.industry}"
 
 
 class LoanProductVersion(models.Model):
     """The terms of a product at one moment; kept forever."""
 
-    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, related_name="versions")
+    product = models.ForeignKey(
+        LoanProduct, on_delete=models.PROTECT, related_name="versions"
+    )
     version = models.PositiveIntegerField(_("version"))
     terms = models.JSONField(_("terms"))
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("loan product version")
         verbose_name_plural = _("loan product versions")
         ordering = ["product", "-version"]
-        constraints = [models.UniqueConstraint(fields=["product", "version"], name="lenders_product_version_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "version"], name="lenders_product_version_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.product} v{self.version}"
@@ -280,28 +412,44 @@ class LoanProductVersion(models.Model):
 class ProductTransition(models.Model):
     """Every status change of a product: who, when, from what, to what, why."""
 
-    product = models.ForeignKey(LoanProduct, on_delete=models.CASCADE, related_name="transitions")
+    product = models.ForeignKey(
+        LoanProduct, on_delete=models.CASCADE, related_name="transitions"
+    )
     action = models.CharField(_("action"), max_length=20)
-    from_status = models.CharField(_("from"), max_length=20, choices=ProductStatus.choices)
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=ProductStatus.choices
+    )
     to_status = models.CharField(_("to"), max_length=20, choices=ProductStatus.choices)
-    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     comment = models.CharField(_("comment"), max_length=1000, blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
         ordering = ["product", "created_at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_status} → {self.to_status}"
+
 
 class ApiKey(TimeStampedModel):
     """A lender's key to the bank API. Only a SHA-256 of the secret is stored; the key is
     shown once, at creation. ``prefix`` identifies it in lists and logs."""
 
-    lender = models.ForeignKey(Lender, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("lender"))
+    lender = models.ForeignKey(
+        Lender,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        verbose_name=_("lender"),
+    )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=12, unique=True)
     key_sha256 = models.CharField(_("key SHA-256"), max_length=64)
     scopes = models.JSONField(_("scopes"), default=list)
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
@@ -317,7 +465,12 @@ class ApiKey(TimeStampedModel):
 class WebhookEndpoint(TimeStampedModel):
     """Where a lender receives signed event notifications."""
 
-    lender = models.OneToOneField(Lender, on_delete=models.CASCADE, related_name="webhook_endpoint", verbose_name=_("lender"))
+    lender = models.OneToOneField(
+        Lender,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoint",
+        verbose_name=_("lender"),
+    )
     url = models.URLField(_("HTTPS URL"), max_length=500)
     secret = models.CharField(_("signing secret"), max_length=80)
     is_active = models.BooleanField(_("active"), default=True)
@@ -340,11 +493,18 @@ class DeliveryStatus(models.TextChoices):
 class WebhookDelivery(TimeStampedModel):
     """One event for one endpoint, with its attempts."""
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
     event_id = models.CharField(_("event id"), max_length=40, unique=True)
     event_type = models.CharField(_("event"), max_length=50)
     payload = models.JSONField(_("payload"))
-    status = models.CharField(_("status"), max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+    )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
 
@@ -355,7 +515,9 @@ class WebhookDelivery(TimeStampedModel):
 
 
 class WebhookAttempt(models.Model):
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
     number = models.PositiveIntegerField(_("attempt"))
     requested_at = models.DateTimeField(_("sent at"))
     status_code = models.PositiveIntegerField(_("HTTP status"), null=True, blank=True)
@@ -365,4 +527,11 @@ class WebhookAttempt(models.Model):
 
     class Meta:
         ordering = ["delivery", "number"]
-        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="lenders_attempt_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery", "number"], name="lenders_attempt_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.status_code or self.error[:40]}"

@@ -24,11 +24,31 @@ from lenders.models import (
 )
 
 PRODUCT_FIELDS = (
-    "code", "name", "description", "product_type", "guarantee_type", "amount_min", "amount_max",
-    "term_min", "term_max", "rate_min", "rate_max", "repayment_method", "min_grade",
-    "min_years_in_business", "min_tax_credit_grade", "excludes_dishonest_debtors",
-    "excludes_unrepaired_serious_penalty", "required_categories", "pure_credit", "fully_online",
-    "fast_approval", "interest_subsidy", "risk_compensation", "government_guarantee", "response_days",
+    "code",
+    "name",
+    "description",
+    "product_type",
+    "guarantee_type",
+    "amount_min",
+    "amount_max",
+    "term_min",
+    "term_max",
+    "rate_min",
+    "rate_max",
+    "repayment_method",
+    "min_grade",
+    "min_years_in_business",
+    "min_tax_credit_grade",
+    "excludes_dishonest_debtors",
+    "excludes_unrepaired_serious_penalty",
+    "required_categories",
+    "pure_credit",
+    "fully_online",
+    "fast_approval",
+    "interest_subsidy",
+    "risk_compensation",
+    "government_guarantee",
+    "response_days",
 )
 
 
@@ -39,18 +59,31 @@ def actor_role(*, user: User | None, lender: Lender) -> str | None:
     for membership in user_memberships(user=user):
         if membership.organization.kind == OrganizationKind.PLATFORM:
             return lifecycle.OPERATOR
-        if membership.organization_id == lender.organization_id and membership.role == Role.ADMIN:
+        if (
+            membership.organization_id == lender.organization_id
+            and membership.role == Role.ADMIN
+        ):
             return lifecycle.LENDER_ADMIN
     return None
 
 
 @transaction.atomic
-def lender_onboard(*, organization: Organization, name: str, short_name: str, licence_number: str = "", head_office_address: str = "") -> Lender:
+def lender_onboard(
+    *,
+    organization: Organization,
+    name: str,
+    short_name: str,
+    licence_number: str = "",
+    head_office_address: str = "",
+) -> Lender:
     if organization.kind != OrganizationKind.LENDER:
         raise NotPermitted(_("Only a lender organization can be onboarded as a bank."))
     lender = Lender(
-        organization=organization, name=name.strip(), short_name=short_name.strip(),
-        licence_number=licence_number.strip(), head_office_address=head_office_address.strip(),
+        organization=organization,
+        name=name.strip(),
+        short_name=short_name.strip(),
+        licence_number=licence_number.strip(),
+        head_office_address=head_office_address.strip(),
     )
     lender.full_clean()
     lender.save()
@@ -61,32 +94,63 @@ def _validate(product: LoanProduct) -> None:
     try:
         product.full_clean(exclude=["lender"] if product.lender_id is None else None)
     except ValidationError as error:
-        raise InvalidProduct({field: [str(m) for m in messages] for field, messages in error.message_dict.items()}) from None
+        raise InvalidProduct(
+            {
+                field: [str(m) for m in messages]
+                for field, messages in error.message_dict.items()
+            }
+        ) from None
 
 
-def _set_places(product: LoanProduct, regions: Iterable[str] | None, industries: Iterable[str] | None) -> None:
+def _set_places(
+    product: LoanProduct,
+    regions: Iterable[str] | None,
+    industries: Iterable[str] | None,
+) -> None:
     """Replace the product's districts / industries (``None`` leaves them as they are)."""
     if regions is not None:
         product.districts.all().delete()
-        LoanProductDistrict.objects.bulk_create(LoanProductDistrict(product=product, district=d) for d in sorted(set(regions)))
+        LoanProductDistrict.objects.bulk_create(
+            LoanProductDistrict(product=product, district=d)
+            for d in sorted(set(regions))
+        )
     if industries is not None:
         product.industries.all().delete()
-        LoanProductIndustry.objects.bulk_create(LoanProductIndustry(product=product, industry=i) for i in sorted(set(industries)))
+        LoanProductIndustry.objects.bulk_create(
+            LoanProductIndustry(product=product, industry=i)
+            for i in sorted(set(industries))
+        )
 
 
 def _snapshot(product: LoanProduct, actor: User | None) -> LoanProductVersion:
     product.current_version += 1
     product.save(update_fields=["current_version", "updated_at"])
-    return LoanProductVersion.objects.create(product=product, version=product.current_version, terms=product.terms(), created_by=actor)
+    return LoanProductVersion.objects.create(
+        product=product,
+        version=product.current_version,
+        terms=product.terms(),
+        created_by=actor,
+    )
 
 
 @transaction.atomic
-def product_create(*, lender: Lender, actor: User, data: dict, regions: Iterable[str] = (), industries: Iterable[str] = ()) -> LoanProduct:
+def product_create(
+    *,
+    lender: Lender,
+    actor: User,
+    data: dict,
+    regions: Iterable[str] = (),
+    industries: Iterable[str] = (),
+) -> LoanProduct:
     if actor_role(user=actor, lender=lender) != lifecycle.LENDER_ADMIN:
         raise NotPermitted(_("Only the bank's administrators manage its products."))
-    product = LoanProduct(lender=lender, **{k: v for k, v in data.items() if k in PRODUCT_FIELDS})
+    product = LoanProduct(
+        lender=lender, **{k: v for k, v in data.items() if k in PRODUCT_FIELDS}
+    )
     if LoanProduct.objects.filter(lender=lender, code=product.code).exists():
-        raise InvalidProduct({"code": [_("You already have a product with this code.")]})
+        raise InvalidProduct(
+            {"code": [_("You already have a product with this code.")]}
+        )
     _validate(product)
     _check_places(regions, industries)
     product.save()
@@ -100,21 +164,36 @@ def _check_places(regions, industries) -> None:
 
     errors = {}
     if regions is not None and set(regions) - set(DISTRICTS):
-        errors["regions"] = [_("Unknown district codes: %(codes)s.") % {"codes": ", ".join(sorted(set(regions) - set(DISTRICTS)))}]
+        errors["regions"] = [
+            _("Unknown district codes: %(codes)s.")
+            % {"codes": ", ".join(sorted(set(regions) - set(DISTRICTS)))}
+        ]
     if industries is not None and set(industries) - set(INDUSTRIES):
-        errors["industries"] = [_("Unknown industry codes: %(codes)s.") % {"codes": ", ".join(sorted(set(industries) - set(INDUSTRIES)))}]
+        errors["industries"] = [
+            _("Unknown industry codes: %(codes)s.")
+            % {"codes": ", ".join(sorted(set(industries) - set(INDUSTRIES)))}
+        ]
     if errors:
         raise InvalidProduct(errors)
 
 
 @transaction.atomic
-def product_update(*, product: LoanProduct, actor: User, data: dict, regions: Iterable[str] | None = None, industries: Iterable[str] | None = None) -> LoanProduct:
+def product_update(
+    *,
+    product: LoanProduct,
+    actor: User,
+    data: dict,
+    regions: Iterable[str] | None = None,
+    industries: Iterable[str] | None = None,
+) -> LoanProduct:
     """Change a product's terms. A listed product's change is a new version at once."""
     locked = LoanProduct.objects.select_for_update().get(pk=product.pk)
     if actor_role(user=actor, lender=locked.lender) != lifecycle.LENDER_ADMIN:
         raise NotPermitted(_("Only the bank's administrators manage its products."))
     if locked.status not in lifecycle.EDITABLE:
-        raise TransitionNotAllowed(_("A product under review cannot be edited; withdraw it first."))
+        raise TransitionNotAllowed(
+            _("A product under review cannot be edited; withdraw it first.")
+        )
     for name, value in data.items():
         if name in PRODUCT_FIELDS and name != "code":
             setattr(locked, name, value)
@@ -128,17 +207,28 @@ def product_update(*, product: LoanProduct, actor: User, data: dict, regions: It
 
 
 @transaction.atomic
-def product_transition(*, product: LoanProduct, action: str, actor: User, comment: str = "") -> LoanProduct:
+def product_transition(
+    *, product: LoanProduct, action: str, actor: User, comment: str = ""
+) -> LoanProduct:
     transition = lifecycle.TRANSITIONS.get(action)
     if transition is None:
-        raise TransitionNotAllowed(_("Unknown action “%(action)s”.") % {"action": action})
-    locked = LoanProduct.objects.select_for_update().select_related("lender").get(pk=product.pk)
+        raise TransitionNotAllowed(
+            _("Unknown action “%(action)s”.") % {"action": action}
+        )
+    locked = (
+        LoanProduct.objects.select_for_update()
+        .select_related("lender")
+        .get(pk=product.pk)
+    )
     role = actor_role(user=actor, lender=locked.lender)
     if role not in transition.actors:
-        raise NotPermitted(_("You may not %(action)s this product.") % {"action": action})
+        raise NotPermitted(
+            _("You may not %(action)s this product.") % {"action": action}
+        )
     if locked.status not in transition.sources:
         raise TransitionNotAllowed(
-            _("A product that is “%(status)s” cannot be %(action)s.") % {"status": locked.get_status_display(), "action": action}
+            _("A product that is “%(status)s” cannot be %(action)s.")
+            % {"status": locked.get_status_display(), "action": action}
         )
     comment = comment.strip()
     if transition.needs_comment and not comment:
@@ -149,14 +239,33 @@ def product_transition(*, product: LoanProduct, action: str, actor: User, commen
     if action == "submit":
         locked.submitted_at = now
     if action in ("approve", "return"):
-        locked.reviewed_at, locked.reviewed_by, locked.review_comment = now, actor, comment
+        locked.reviewed_at, locked.reviewed_by, locked.review_comment = (
+            now,
+            actor,
+            comment,
+        )
     if action == "approve":
         locked.listed_at = now
     locked.save()
-    ProductTransition.objects.create(product=locked, action=action, from_status=previous, to_status=locked.status, actor=actor, comment=comment)
+    ProductTransition.objects.create(
+        product=locked,
+        action=action,
+        from_status=previous,
+        to_status=locked.status,
+        actor=actor,
+        comment=comment,
+    )
     if action == "approve":
         version = _snapshot(locked, actor)
-        webhooks.event_emit(lender=locked.lender, event_type="product.approved", data={"product": locked.code, "version": version.version})
+        webhooks.event_emit(
+            lender=locked.lender,
+            event_type="product.approved",
+            data={"product": locked.code, "version": version.version},
+        )
     elif action == "return":
-        webhooks.event_emit(lender=locked.lender, event_type="product.returned", data={"product": locked.code, "comment": comment})
+        webhooks.event_emit(
+            lender=locked.lender,
+            event_type="product.returned",
+            data={"product": locked.code, "comment": comment},
+        )
     return locked

@@ -24,7 +24,13 @@ from lenders.forms import (
     ReturnForm,
     WebhookEndpointForm,
 )
-from lenders.models import ApiKey, LoanProduct, ProductStatus, WebhookDelivery, WebhookEndpoint
+from lenders.models import (
+    ApiKey,
+    LoanProduct,
+    ProductStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 def _bank(request: HttpRequest):
@@ -39,29 +45,47 @@ def _bank(request: HttpRequest):
 def product_list(request: HttpRequest) -> HttpResponse:
     lender, is_admin = _bank(request)
     products = LoanProduct.objects.filter(lender=lender).order_by("status", "code")
-    return render(request, "lenders/products.html", {"lender": lender, "products": products, "is_admin": is_admin})
+    return render(
+        request,
+        "lenders/products.html",
+        {"lender": lender, "products": products, "is_admin": is_admin},
+    )
 
 
-def _product_form_view(request: HttpRequest, product: LoanProduct | None) -> HttpResponse:
+def _product_form_view(
+    request: HttpRequest, product: LoanProduct | None
+) -> HttpResponse:
     lender, is_admin = _bank(request)
     if not is_admin:
         raise Http404(_("Only the bank's administrators manage its products."))
-    form = ProductForm(request.POST or None, instance=product, editing=product is not None)
+    form = ProductForm(
+        request.POST or None, instance=product, editing=product is not None
+    )
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            data = {k: v for k, v in form.cleaned_data.items() if k not in ("regions", "industries")}
+            data = {
+                k: v
+                for k, v in form.cleaned_data.items()
+                if k not in ("regions", "industries")
+            }
             try:
                 if product is None:
                     saved = services.product_create(
-                        lender=lender, actor=request.user, data=data,
-                        regions=form.cleaned_data["regions"], industries=form.cleaned_data["industries"],
+                        lender=lender,
+                        actor=request.user,
+                        data=data,
+                        regions=form.cleaned_data["regions"],
+                        industries=form.cleaned_data["industries"],
                     )
                 else:
                     saved = services.product_update(
-                        product=product, actor=request.user, data=data,
-                        regions=form.cleaned_data["regions"], industries=form.cleaned_data["industries"],
+                        product=product,
+                        actor=request.user,
+                        data=data,
+                        regions=form.cleaned_data["regions"],
+                        industries=form.cleaned_data["industries"],
                     )
             except InvalidProduct as error:
                 for field, field_errors in error.errors.items():
@@ -70,9 +94,16 @@ def _product_form_view(request: HttpRequest, product: LoanProduct | None) -> Htt
             except LendersError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, _("Product %(code)s saved.") % {"code": saved.code})
+                messages.success(
+                    request, _("Product %(code)s saved.") % {"code": saved.code}
+                )
                 return redirect("lenders:products")
-    return render(request, "lenders/product_form.html", {"lender": lender, "form": form, "product": product}, status=status)
+    return render(
+        request,
+        "lenders/product_form.html",
+        {"lender": lender, "form": form, "product": product},
+        status=status,
+    )
 
 
 @login_required
@@ -83,7 +114,9 @@ def product_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lender, _is_admin = _bank(request)
-    return _product_form_view(request, get_object_or_404(LoanProduct, pk=pk, lender=lender))
+    return _product_form_view(
+        request, get_object_or_404(LoanProduct, pk=pk, lender=lender)
+    )
 
 
 @login_required
@@ -96,7 +129,10 @@ def product_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except LendersError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("Done: %(action)s %(code)s.") % {"action": action, "code": product.code})
+        messages.success(
+            request,
+            _("Done: %(action)s %(code)s.") % {"action": action, "code": product.code},
+        )
     return redirect("lenders:products")
 
 
@@ -110,13 +146,24 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             _key, raw_key = apikeys.api_key_create(
-                lender=lender, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], created_by=request.user
+                lender=lender,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                created_by=request.user,
             )
         except LendersError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            form.add_error(
+                error.field if error.field in form.fields else None, error.message
+            )
     return render(
-        request, "lenders/api_keys.html",
-        {"lender": lender, "form": form, "raw_key": raw_key, "keys": ApiKey.objects.filter(lender=lender).select_related("created_by")},
+        request,
+        "lenders/api_keys.html",
+        {
+            "lender": lender,
+            "form": form,
+            "raw_key": raw_key,
+            "keys": ApiKey.objects.filter(lender=lender).select_related("created_by"),
+        },
     )
 
 
@@ -130,7 +177,9 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except LendersError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("Key %(prefix)s… revoked.") % {"prefix": key.prefix})
+        messages.success(
+            request, _("Key %(prefix)s… revoked.") % {"prefix": key.prefix}
+        )
     return redirect("lenders:api_keys")
 
 
@@ -138,14 +187,22 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def webhook(request: HttpRequest) -> HttpResponse:
     lender, is_admin = _bank(request)
     endpoint = WebhookEndpoint.objects.filter(lender=lender).first()
-    form = WebhookEndpointForm(request.POST or None, initial={"url": endpoint.url if endpoint else ""})
+    form = WebhookEndpointForm(
+        request.POST or None, initial={"url": endpoint.url if endpoint else ""}
+    )
     if request.method == "POST":
         if not is_admin:
-            raise Http404(_("Only the bank's administrators manage the webhook endpoint."))
+            raise Http404(
+                _("Only the bank's administrators manage the webhook endpoint.")
+            )
         if form.is_valid():
             with transaction.atomic():
                 if endpoint is None:
-                    endpoint = WebhookEndpoint.objects.create(lender=lender, url=form.cleaned_data["url"], secret=webhooks.new_secret())
+                    endpoint = WebhookEndpoint.objects.create(
+                        lender=lender,
+                        url=form.cleaned_data["url"],
+                        secret=webhooks.new_secret(),
+                    )
                 else:
                     endpoint.url = form.cleaned_data["url"]
                     if request.POST.get("rotate"):
@@ -153,10 +210,19 @@ def webhook(request: HttpRequest) -> HttpResponse:
                     endpoint.save(update_fields=["url", "secret", "updated_at"])
             messages.success(request, _("Webhook endpoint saved."))
             return redirect("lenders:webhook")
-    deliveries = WebhookDelivery.objects.filter(endpoint__lender=lender).prefetch_related("attempt_log")[:50]
+    deliveries = WebhookDelivery.objects.filter(
+        endpoint__lender=lender
+    ).prefetch_related("attempt_log")[:50]
     return render(
-        request, "lenders/webhook.html",
-        {"lender": lender, "form": form, "endpoint": endpoint, "deliveries": deliveries, "is_admin": is_admin},
+        request,
+        "lenders/webhook.html",
+        {
+            "lender": lender,
+            "form": form,
+            "endpoint": endpoint,
+            "deliveries": deliveries,
+            "is_admin": is_admin,
+        },
     )
 
 
@@ -170,7 +236,10 @@ def webhook_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404(_("Only the bank's administrators manage the webhook endpoint."))
     delivery = get_object_or_404(WebhookDelivery, pk=pk, endpoint__lender=lender)
     transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk, manual=True))
-    messages.success(request, _("Event %(event)s queued for redelivery.") % {"event": delivery.event_id})
+    messages.success(
+        request,
+        _("Event %(event)s queued for redelivery.") % {"event": delivery.event_id},
+    )
     return redirect("lenders:webhook")
 
 
@@ -185,8 +254,17 @@ def _operator(request: HttpRequest):
 @login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
     _operator(request)
-    pending = LoanProduct.objects.filter(status=ProductStatus.PENDING_REVIEW).select_related("lender").prefetch_related("districts", "industries").order_by("submitted_at")
-    return render(request, "lenders/review_queue.html", {"products": pending, "return_form": ReturnForm()})
+    pending = (
+        LoanProduct.objects.filter(status=ProductStatus.PENDING_REVIEW)
+        .select_related("lender")
+        .prefetch_related("districts", "industries")
+        .order_by("submitted_at")
+    )
+    return render(
+        request,
+        "lenders/review_queue.html",
+        {"products": pending, "return_form": ReturnForm()},
+    )
 
 
 @login_required
@@ -197,11 +275,19 @@ def review_decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404()
     product = get_object_or_404(LoanProduct, pk=pk)
     try:
-        services.product_transition(product=product, action=action, actor=request.user, comment=request.POST.get("comment", ""))
+        services.product_transition(
+            product=product,
+            action=action,
+            actor=request.user,
+            comment=request.POST.get("comment", ""),
+        )
     except LendersError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("%(code)s: %(action)s.") % {"code": product.code, "action": action})
+        messages.success(
+            request,
+            _("%(code)s: %(action)s.") % {"code": product.code, "action": action},
+        )
     return redirect("lenders:review_queue")
 
 
@@ -213,21 +299,47 @@ def lender_onboard(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             with transaction.atomic():
-                organization = account_services.organization_create(kind=OrganizationKind.LENDER, name=data["name"])
+                organization = account_services.organization_create(
+                    kind=OrganizationKind.LENDER, name=data["name"]
+                )
                 services.lender_onboard(
-                    organization=organization, name=data["name"], short_name=data["short_name"],
-                    licence_number=data["licence_number"], head_office_address=data["head_office_address"],
+                    organization=organization,
+                    name=data["name"],
+                    short_name=data["short_name"],
+                    licence_number=data["licence_number"],
+                    head_office_address=data["head_office_address"],
                 )
                 account_services.invitation_create(
-                    organization=organization, email=data["admin_email"], role=Role.ADMIN, invited_by=request.user
+                    organization=organization,
+                    email=data["admin_email"],
+                    role=Role.ADMIN,
+                    invited_by=request.user,
                 )
         except (AccountsError, LendersError) as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        except ValidationError as error:  # from full_clean, e.g. a bank of that name exists
+            form.add_error(
+                error.field if error.field in form.fields else None, error.message
+            )
+        except (
+            ValidationError
+        ) as error:  # from full_clean, e.g. a bank of that name exists
             for field, field_errors in error.message_dict.items():
                 for message in field_errors:
-                    form.add_error("name" if field in ("__all__", "kind") else (field if field in form.fields else None), message)
+                    form.add_error(
+                        "name"
+                        if field in ("__all__", "kind")
+                        else (field if field in form.fields else None),
+                        message,
+                    )
         else:
-            messages.success(request, _("%(name)s onboarded; %(email)s invited as its administrator.") % {"name": data["name"], "email": data["admin_email"]})
+            messages.success(
+                request,
+                _("%(name)s onboarded; %(email)s invited as its administrator.")
+                % {"name": data["name"], "email": data["admin_email"]},
+            )
             return redirect("accounts:portal_operator")
-    return render(request, "lenders/onboard.html", {"form": form}, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "lenders/onboard.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )

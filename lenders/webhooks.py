@@ -44,7 +44,12 @@ def event_emit(*, lender, event_type: str, data: dict):
         endpoint=endpoint,
         event_id=event_id,
         event_type=event_type,
-        payload={"id": event_id, "type": event_type, "created": int(time.time()), "data": data},
+        payload={
+            "id": event_id,
+            "type": event_type,
+            "created": int(time.time()),
+            "data": data,
+        },
     )
     transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk))
     return delivery
@@ -60,14 +65,20 @@ def attempt_delivery(delivery_pk: int, *, manual: bool = False) -> tuple[str, in
     from lenders.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery_pk)
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .select_related("endpoint")
+            .get(pk=delivery_pk)
+        )
         if delivery.status == DeliveryStatus.SUCCEEDED and not manual:
             return SUCCEEDED, 0
         delivery.attempts += 1
         number = delivery.attempts
         delivery.save(update_fields=["attempts", "updated_at"])
     endpoint = delivery.endpoint
-    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = json.dumps(
+        delivery.payload, ensure_ascii=False, separators=(",", ":")
+    ).encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "xinyidai-webhooks/1",
@@ -80,7 +91,11 @@ def attempt_delivery(delivery_pk: int, *, manual: bool = False) -> tuple[str, in
     status_code, excerpt, error = None, "", ""
     try:
         response = requests.post(
-            endpoint.url, data=body, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), allow_redirects=False
+            endpoint.url,
+            data=body,
+            headers=headers,
+            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+            allow_redirects=False,
         )
         status_code, excerpt = response.status_code, response.text[:500]
     except requests.RequestException as exception:
@@ -89,15 +104,31 @@ def attempt_delivery(delivery_pk: int, *, manual: bool = False) -> tuple[str, in
     ok = status_code is not None and 200 <= status_code < 300
     with transaction.atomic():
         WebhookAttempt.objects.create(
-            delivery_id=delivery_pk, number=number, requested_at=sent_at, status_code=status_code,
-            latency_ms=latency, response_excerpt=excerpt, error=error,
+            delivery_id=delivery_pk,
+            number=number,
+            requested_at=sent_at,
+            status_code=status_code,
+            latency_ms=latency,
+            response_excerpt=excerpt,
+            error=error,
         )
         if ok:
-            outcome, delay, status, next_at = SUCCEEDED, 0, DeliveryStatus.SUCCEEDED, None
+            outcome, delay, status, next_at = (
+                SUCCEEDED,
+                0,
+                DeliveryStatus.SUCCEEDED,
+                None,
+            )
         elif manual or number >= settings.WEBHOOK_MAX_ATTEMPTS:
             outcome, delay, status, next_at = FAILED, 0, DeliveryStatus.FAILED, None
         else:
             delay = backoff_seconds(number)
-            outcome, status, next_at = RETRY, DeliveryStatus.RETRYING, timezone.now() + timedelta(seconds=delay)
-        WebhookDelivery.objects.filter(pk=delivery_pk).update(status=status, next_attempt_at=next_at, updated_at=timezone.now())
+            outcome, status, next_at = (
+                RETRY,
+                DeliveryStatus.RETRYING,
+                timezone.now() + timedelta(seconds=delay),
+            )
+        WebhookDelivery.objects.filter(pk=delivery_pk).update(
+            status=status, next_attempt_at=next_at, updated_at=timezone.now()
+        )
     return outcome, delay

@@ -5,7 +5,13 @@ from decimal import Decimal
 import factory
 
 from accounts.models import Membership, OrganizationKind, Role
-from lenders.models import Lender, LoanProduct, LoanProductDistrict, LoanProductIndustry, ProductStatus
+from lenders.models import (
+    Lender,
+    LoanProduct,
+    LoanProductDistrict,
+    LoanProductIndustry,
+    ProductStatus,
+)
 from tests.factories.accounts import OrganizationFactory, UserFactory
 
 
@@ -41,8 +47,12 @@ class LoanProductFactory(factory.django.DjangoModelFactory):
 def listed_product(regions=(), industries=(), **kwargs) -> LoanProduct:
     """A listed product (bypassing review: for tests of what is listed)."""
     product = LoanProductFactory(status=ProductStatus.LISTED, **kwargs)
-    LoanProductDistrict.objects.bulk_create(LoanProductDistrict(product=product, district=d) for d in regions)
-    LoanProductIndustry.objects.bulk_create(LoanProductIndustry(product=product, industry=i) for i in industries)
+    LoanProductDistrict.objects.bulk_create(
+        LoanProductDistrict(product=product, district=d) for d in regions
+    )
+    LoanProductIndustry.objects.bulk_create(
+        LoanProductIndustry(product=product, industry=i) for i in industries
+    )
     return product
 
 
@@ -50,6 +60,10 @@ def lender_with_staff():
     """A lender with an admin and a reviewer (verified users, no TOTP yet)."""
     lender = LenderFactory()
     admin, reviewer = UserFactory(), UserFactory()
-    Membership.objects.create(user=admin, organization=lender.organization, role=Role.ADMIN)
-    Membership.objects.create(user=reviewer, organization=lender.organization, role=Role.REVIEWER)
+    Membership.objects.create(
+        user=admin, organization=lender.organization, role=Role.ADMIN
+    )
+    Membership.objects.create(
+        user=reviewer, organization=lender.organization, role=Role.REVIEWER
+    )
     return lender, admin, reviewer

@@ -13,10 +13,21 @@ from tests.factories.lenders import LoanProductFactory, lender_with_staff
 pytestmark = pytest.mark.django_db
 
 FORM = {
-    "code": "kc-9", "name": "科创贷", "product_type": "credit", "guarantee_type": "none",
-    "amount_min": "100000", "amount_max": "2000000", "term_min": "3", "term_max": "24",
-    "rate_min": "3.50", "rate_max": "5.50", "repayment_method": "equal_instalment",
-    "min_years_in_business": "1", "response_days": "3", "regions": ["440305"], "industries": ["I"],
+    "code": "kc-9",
+    "name": "科创贷",
+    "product_type": "credit",
+    "guarantee_type": "none",
+    "amount_min": "100000",
+    "amount_max": "2000000",
+    "term_min": "3",
+    "term_max": "24",
+    "rate_min": "3.50",
+    "rate_max": "5.50",
+    "repayment_method": "equal_instalment",
+    "min_years_in_business": "1",
+    "response_days": "3",
+    "regions": ["440305"],
+    "industries": ["I"],
 }
 
 
@@ -34,20 +45,34 @@ def test_admin_creates_a_product_through_the_form(client, bank_admin):
     response = client.post("/en/portal/bank/products/new/", FORM)
     assert response.status_code == 302
     product = LoanProduct.objects.get(lender=lender)
-    assert (product.code, product.status, product.rate_max) == ("kc-9", ProductStatus.DRAFT, 5.5)
+    assert (product.code, product.status, product.rate_max) == (
+        "kc-9",
+        ProductStatus.DRAFT,
+        5.5,
+    )
     assert list(product.districts.values_list("district", flat=True)) == ["440305"]
 
 
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"amount_max": "50000"}, "amount_max", "The maximum must not be below the minimum."),
+        (
+            {"amount_max": "50000"},
+            "amount_max",
+            "The maximum must not be below the minimum.",
+        ),
         ({"rate_max": "30"}, "rate_max", "Above the legal cap of 24.00% a year."),
         ({"amount_min": "-5"}, "amount_min", "Must be greater than zero."),
-        ({"regions": ["999999"]}, "regions", "Select a valid choice. 999999 is not one of the available choices."),
+        (
+            {"regions": ["999999"]},
+            "regions",
+            "Select a valid choice. 999999 is not one of the available choices.",
+        ),
     ],
 )
-def test_form_reports_field_errors_and_saves_nothing(client, bank_admin, changes, field, message):
+def test_form_reports_field_errors_and_saves_nothing(
+    client, bank_admin, changes, field, message
+):
     response = client.post("/en/portal/bank/products/new/", {**FORM, **changes})
     assert response.status_code == 400
     assert message in response.context["form"].errors[field]
@@ -71,7 +96,10 @@ def test_another_banks_product_is_404(client, bank_admin):
 
 
 def test_api_key_is_shown_once_and_stored_hashed(client, bank_admin):
-    response = client.post("/en/portal/bank/api-keys/", {"name": "core banking", "scopes": ["products:read"]})
+    response = client.post(
+        "/en/portal/bank/api-keys/",
+        {"name": "core banking", "scopes": ["products:read"]},
+    )
     raw = response.context["raw_key"]
     key = ApiKey.objects.get()
     assert raw.startswith(f"xyd_{key.prefix}_") and raw not in str(key.__dict__)
@@ -83,20 +111,28 @@ def test_api_key_is_shown_once_and_stored_hashed(client, bank_admin):
 
 def test_webhook_endpoint_must_be_https(client, bank_admin):
     lender, _admin, _ = bank_admin
-    response = client.post("/en/portal/bank/webhook/", {"url": "http://bank.example/hook"})
+    response = client.post(
+        "/en/portal/bank/webhook/", {"url": "http://bank.example/hook"}
+    )
     assert response.context["form"].errors["url"] == ["The endpoint must use HTTPS."]
     assert WebhookEndpoint.objects.count() == 0
     client.post("/en/portal/bank/webhook/", {"url": "https://bank.example/hook"})
     endpoint = WebhookEndpoint.objects.get(lender=lender)
     first_secret = endpoint.secret
-    client.post("/en/portal/bank/webhook/", {"url": "https://bank.example/hook2", "rotate": "1"})
+    client.post(
+        "/en/portal/bank/webhook/", {"url": "https://bank.example/hook2", "rotate": "1"}
+    )
     endpoint.refresh_from_db()
-    assert endpoint.url == "https://bank.example/hook2" and endpoint.secret != first_secret
+    assert (
+        endpoint.url == "https://bank.example/hook2" and endpoint.secret != first_secret
+    )
 
 
 @pytest.fixture
 def operator_client(client):
-    operator = MembershipFactory(organization=platform_organization(), role=Role.OPERATOR).user
+    operator = MembershipFactory(
+        organization=platform_organization(), role=Role.OPERATOR
+    ).user
     activate_totp(operator)
     client.force_login(operator)
     return client
@@ -108,31 +144,49 @@ def test_operator_approves_and_returns_through_the_queue(operator_client):
     page = operator_client.get("/en/portal/operator/products/review/").content.decode()
     assert approve_me.code in page and return_me.code in page
     operator_client.post(f"/portal/operator/products/{approve_me.pk}/approve/")
-    operator_client.post(f"/portal/operator/products/{return_me.pk}/return/", {"comment": ""})
+    operator_client.post(
+        f"/portal/operator/products/{return_me.pk}/return/", {"comment": ""}
+    )
     return_me.refresh_from_db()
     assert return_me.status == ProductStatus.PENDING_REVIEW  # a return needs a comment
-    operator_client.post(f"/portal/operator/products/{return_me.pk}/return/", {"comment": "补充还款方式说明"})
+    operator_client.post(
+        f"/portal/operator/products/{return_me.pk}/return/",
+        {"comment": "补充还款方式说明"},
+    )
     approve_me.refresh_from_db()
     return_me.refresh_from_db()
     assert (approve_me.status, return_me.status, return_me.review_comment) == (
-        ProductStatus.LISTED, ProductStatus.DRAFT, "补充还款方式说明"
+        ProductStatus.LISTED,
+        ProductStatus.DRAFT,
+        "补充还款方式说明",
     )
 
 
 def test_operator_onboards_a_bank_and_invites_its_admin(operator_client):
     response = operator_client.post(
         "/en/portal/operator/banks/new/",
-        {"name": "深圳农商示范银行", "short_name": "农商示范", "admin_email": "boss@bank.example"},
+        {
+            "name": "深圳农商示范银行",
+            "short_name": "农商示范",
+            "admin_email": "boss@bank.example",
+        },
     )
     assert response.status_code == 302
     lender = Lender.objects.get(short_name="农商示范")
     assert lender.organization.kind == "lender"
     invitation = Invitation.objects.get(email="boss@bank.example")
-    assert (invitation.organization, invitation.role) == (lender.organization, Role.ADMIN)
+    assert (invitation.organization, invitation.role) == (
+        lender.organization,
+        Role.ADMIN,
+    )
 
 
 def test_onboarding_twice_is_a_field_error(operator_client):
-    data = {"name": "深圳农商示范银行", "short_name": "农商示范", "admin_email": "boss@bank.example"}
+    data = {
+        "name": "深圳农商示范银行",
+        "short_name": "农商示范",
+        "admin_email": "boss@bank.example",
+    }
     operator_client.post("/en/portal/operator/banks/new/", data)
     response = operator_client.post("/en/portal/operator/banks/new/", data)
     assert response.status_code == 400

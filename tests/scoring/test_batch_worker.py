@@ -9,7 +9,13 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Organization, OrganizationKind
-from borrowers.models import ConsentNotice, ConsentPurpose, CreditAuthorization, Enterprise, sha256_text
+from borrowers.models import (
+    ConsentNotice,
+    ConsentPurpose,
+    CreditAuthorization,
+    Enterprise,
+    sha256_text,
+)
 from borrowers.selectors import platform_organization
 from scoring import services
 from scoring.models import CreditScore
@@ -25,23 +31,43 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def _enterprises_with_consent(count: int) -> list[int]:
     owner = UserFactory()
     organizations = Organization.objects.bulk_create(
-        Organization(kind=OrganizationKind.ENTERPRISE, name=f"批量企业{i}") for i in range(count)
+        Organization(kind=OrganizationKind.ENTERPRISE, name=f"批量企业{i}")
+        for i in range(count)
     )
     enterprises = Enterprise.objects.bulk_create(
         Enterprise(
-            organization=organization, uscc=uscc_for(50_000 + i), name=organization.name,
-            legal_representative="王五", registered_capital=Decimal("1000000"),
-            founded_on=dt.date(2019, 1, 1), industry="F", district="440304", employees=10,
+            organization=organization,
+            uscc=uscc_for(50_000 + i),
+            name=organization.name,
+            legal_representative="王五",
+            registered_capital=Decimal("1000000"),
+            founded_on=dt.date(2019, 1, 1),
+            industry="F",
+            district="440304",
+            employees=10,
         )
         for i, organization in enumerate(organizations)
     )
-    notice, now, platform = ConsentNotice.objects.first(), timezone.now(), platform_organization()
+    notice, now, platform = (
+        ConsentNotice.objects.first(),
+        timezone.now(),
+        platform_organization(),
+    )
     CreditAuthorization.objects.bulk_create(
         CreditAuthorization(
-            enterprise=enterprise, grantee=platform, purpose=ConsentPurpose.SCORING,
-            scope=["tax"], retention_days=180, notice=notice, notice_language="zh-hans",
-            notice_text="批量授权", notice_sha256=sha256_text("批量授权"), granted_by=owner,
-            granted_at=now, valid_from=now, valid_to=now + dt.timedelta(days=300),
+            enterprise=enterprise,
+            grantee=platform,
+            purpose=ConsentPurpose.SCORING,
+            scope=["tax"],
+            retention_days=180,
+            notice=notice,
+            notice_language="zh-hans",
+            notice_text="批量授权",
+            notice_sha256=sha256_text("批量授权"),
+            granted_by=owner,
+            granted_at=now,
+            valid_from=now,
+            valid_to=now + dt.timedelta(days=300),
         )
         for enterprise in enterprises
     )
@@ -49,7 +75,9 @@ def _enterprises_with_consent(count: int) -> list[int]:
 
 
 def test_batch_scoring_runs_in_chunks_on_a_real_worker(postgres, small_models):
-    model = services.model_promote(model=register_model(small_models[0]), promoted_by=None)
+    model = services.model_promote(
+        model=register_model(small_models[0]), promoted_by=None
+    )
     ids = _enterprises_with_consent(2100)
     with pytest.raises(ValueError, match="between 1,000 and 10,000"):
         batch_score(ids, chunk_size=500)
