@@ -182,7 +182,8 @@ def _load_batch(indices: range) -> int:
     from creditdata.synthetic import firm_profile, records_for, synthetic_uscc
 
     if _Loader.connection is None:
-        _Loader.connection = psycopg.connect(_Loader.url)
+        # Autocommit, so that each ``transaction()`` block below commits on exit.
+        _Loader.connection = psycopg.connect(_Loader.url, autocommit=True)
         _Loader.connection.execute("SET synchronous_commit = off")
     connection = _Loader.connection
     now, categories = _Loader.now, sorted(Category.values)
@@ -376,6 +377,13 @@ def load(url: str, enterprises: int, processes: int = 2) -> None:
     loaded = time.perf_counter() - started
     marker = sql.Identifier(MARKER_TABLE)
     with psycopg.connect(url, autocommit=True) as connection:
+        stored = connection.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(
+                sql.Identifier(Enterprise._meta.db_table)
+            )
+        ).fetchone()[0]
+        if stored != enterprises:
+            raise SystemExit(f"load failed: {stored:,} enterprises stored")
         for model in tables.values():
             table = model._meta.db_table
             connection.execute(

@@ -152,7 +152,7 @@ class ProductFilterSet(django_filters.FilterSet):
         distinct=False,
     )
     guarantee_type = django_filters.MultipleChoiceFilter(
-        label=_("Guarantee"),
+        label=_("Guarantee type"),
         choices=GuaranteeType.choices,
         widget=forms.CheckboxSelectMultiple,
         distinct=False,

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from lenders.models import ProductStatus
 
 LENDER_ADMIN = "lender_admin"
@@ -20,6 +23,7 @@ class Transition:
     sources: frozenset[str]
     target: str
     actors: frozenset[str]
+    label: str | Promise
     needs_comment: bool = False
 
 
@@ -31,24 +35,28 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({ProductStatus.DRAFT, ProductStatus.DELISTED}),
             ProductStatus.PENDING_REVIEW,
             frozenset({LENDER_ADMIN}),
+            _("Submit for review"),
         ),
         Transition(
             "withdraw",
             frozenset({ProductStatus.PENDING_REVIEW}),
             ProductStatus.DRAFT,
             frozenset({LENDER_ADMIN}),
+            _("Withdraw"),
         ),
         Transition(
             "approve",
             frozenset({ProductStatus.PENDING_REVIEW}),
             ProductStatus.LISTED,
             frozenset({OPERATOR}),
+            _("Approve and list"),
         ),
         Transition(
             "return",
             frozenset({ProductStatus.PENDING_REVIEW}),
             ProductStatus.DRAFT,
             frozenset({OPERATOR}),
+            _("Return"),
             needs_comment=True,
         ),
         Transition(
@@ -56,6 +64,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({ProductStatus.LISTED}),
             ProductStatus.DELISTED,
             frozenset({LENDER_ADMIN, OPERATOR}),
+            _("Delist"),
         ),
     )
 }

@@ -223,12 +223,13 @@ def product_transition(
     role = actor_role(user=actor, lender=locked.lender)
     if role not in transition.actors:
         raise NotPermitted(
-            _("You may not %(action)s this product.") % {"action": action}
+            _("You may not do “%(action)s” on this product.")
+            % {"action": transition.label}
         )
     if locked.status not in transition.sources:
         raise TransitionNotAllowed(
-            _("A product that is “%(status)s” cannot be %(action)s.")
-            % {"status": locked.get_status_display(), "action": action}
+            _("“%(action)s” is not possible for a product that is “%(status)s”.")
+            % {"status": locked.get_status_display(), "action": transition.label}
         )
     comment = comment.strip()
     if transition.needs_comment and not comment:

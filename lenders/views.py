@@ -131,7 +131,8 @@ def product_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Done: %(action)s %(code)s.") % {"action": action, "code": product.code},
+            _("%(code)s: %(action)s — done.")
+            % {"action": lifecycle.TRANSITIONS[action].label, "code": product.code},
         )
     return redirect("lenders:products")
 
@@ -286,7 +287,8 @@ def review_decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("%(code)s: %(action)s.") % {"code": product.code, "action": action},
+            _("%(code)s: %(action)s — done.")
+            % {"action": lifecycle.TRANSITIONS[action].label, "code": product.code},
         )
     return redirect("lenders:review_queue")
 

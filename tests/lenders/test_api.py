@@ -494,7 +494,9 @@ def test_lifecycle_submit_withdraw_and_conflicts(bank, client):
     again = client.post(detail_url("kcd-2026", "submit"))
     assert again.status_code == 409
     assert list(again.json()) == ["detail"]
-    assert "cannot be submit" in again.json()["detail"]
+    assert again.json()["detail"] == (
+        "“Submit for review” is not possible for a product that is “Pending review”."
+    )
 
     edit = client.patch(detail_url("kcd-2026"), {"name": "审核中改名"}, format="json")
     assert edit.status_code == 409
