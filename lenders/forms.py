@@ -95,3 +95,15 @@ class ReturnForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class BranchForm(forms.Form):
+    name = forms.CharField(label=_("Branch name"), max_length=200)
+    districts = forms.MultipleChoiceField(
+        label=_("Districts served"),
+        choices=list(DISTRICTS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one district.")},
+    )
+    address = forms.CharField(label=_("Address"), max_length=300, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)

@@ -14,6 +14,7 @@ from accounts.selectors import user_memberships
 from lenders import lifecycle, webhooks
 from lenders.exceptions import InvalidProduct, NotPermitted, TransitionNotAllowed
 from lenders.models import (
+    Branch,
     Lender,
     LoanProduct,
     LoanProductDistrict,
@@ -270,3 +271,32 @@ def product_transition(
             data={"product": locked.code, "comment": comment},
         )
     return locked
+
+
+@transaction.atomic
+def branch_save(
+    *, lender: Lender, actor: User, data: dict, branch: Branch | None = None
+) -> Branch:
+    """Create or change a branch and the districts it serves (bank admins only)."""
+    if actor_role(user=actor, lender=lender) != lifecycle.LENDER_ADMIN:
+        raise NotPermitted(_("Only the bank's administrators manage its branches."))
+    branch = branch or Branch(lender=lender)
+    branch.name = data["name"].strip()
+    branch.districts = sorted(set(data["districts"]))
+    branch.address = data.get("address", "").strip()
+    branch.phone = data.get("phone", "").strip()
+    try:
+        branch.full_clean()
+    except ValidationError as error:
+        raise InvalidProduct(
+            {f: [str(m) for m in ms] for f, ms in error.message_dict.items()}
+        ) from None
+    branch.save()
+    return branch
+
+
+@transaction.atomic
+def branch_delete(*, branch: Branch, actor: User) -> None:
+    if actor_role(user=actor, lender=branch.lender) != lifecycle.LENDER_ADMIN:
+        raise NotPermitted(_("Only the bank's administrators manage its branches."))
+    branch.delete()

@@ -19,6 +19,7 @@ from lenders import apikeys, lifecycle, selectors, services, webhooks
 from lenders.exceptions import InvalidProduct, LendersError
 from lenders.forms import (
     ApiKeyForm,
+    BranchForm,
     LenderOnboardingForm,
     ProductForm,
     ReturnForm,
@@ -26,6 +27,7 @@ from lenders.forms import (
 )
 from lenders.models import (
     ApiKey,
+    Branch,
     LoanProduct,
     ProductStatus,
     WebhookDelivery,
@@ -242,6 +244,68 @@ def webhook_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
         _("Event %(event)s queued for redelivery.") % {"event": delivery.event_id},
     )
     return redirect("lenders:webhook")
+
+
+@login_required
+def branches(request: HttpRequest) -> HttpResponse:
+    lender, is_admin = _bank(request)
+    return render(
+        request,
+        "lenders/branches.html",
+        {"lender": lender, "branches": lender.branches.all(), "is_admin": is_admin},
+    )
+
+
+@login_required
+def branch_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    lender, is_admin = _bank(request)
+    if not is_admin:
+        raise Http404(_("Only the bank's administrators manage its branches."))
+    branch = get_object_or_404(Branch, pk=pk, lender=lender) if pk else None
+    initial = (
+        {
+            "name": branch.name,
+            "districts": branch.districts,
+            "address": branch.address,
+            "phone": branch.phone,
+        }
+        if branch
+        else None
+    )
+    form = BranchForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.branch_save(
+                lender=lender, actor=request.user, data=form.cleaned_data, branch=branch
+            )
+        except InvalidProduct as error:
+            for field, field_errors in error.errors.items():
+                for message in field_errors:
+                    form.add_error(field if field in form.fields else "name", message)
+        else:
+            messages.success(request, _("Branch saved."))
+            return redirect("lenders:branches")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "lenders/branch_form.html",
+        {"lender": lender, "form": form, "branch": branch},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def branch_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    lender, _is_admin = _bank(request)
+    branch = get_object_or_404(Branch, pk=pk, lender=lender)
+    try:
+        services.branch_delete(branch=branch, actor=request.user)
+    except LendersError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Branch deleted."))
+    return redirect("lenders:branches")
 
 
 # --- the platform operator ------------------------------------------------------------------

@@ -193,3 +193,27 @@ def test_onboarding_twice_is_a_field_error(operator_client):
     assert response.context["form"].errors["name"]
     assert Lender.objects.count() == 1
     assert Organization.objects.filter(kind="lender").count() == 1
+
+
+def test_admin_manages_branches_and_their_districts(client, bank_admin):
+    lender, _admin, reviewer = bank_admin
+    response = client.post(
+        "/en/portal/bank/branches/new/",
+        {"name": "南山支行", "districts": ["440305", "440311"]},
+    )
+    assert response.status_code == 302
+    branch = lender.branches.get()
+    assert branch.districts == ["440305", "440311"]
+    bad = client.post(
+        f"/en/portal/bank/branches/{branch.pk}/edit/",
+        {"name": "南山支行", "districts": ["999999"]},
+    )
+    assert bad.status_code == 400
+    assert bad.context["form"].errors["districts"] == [
+        "Select a valid choice. 999999 is not one of the available choices."
+    ]
+    branch.refresh_from_db()
+    assert branch.districts == ["440305", "440311"]
+    client.force_login(reviewer)
+    assert client.post(f"/portal/bank/branches/{branch.pk}/delete/").status_code == 302
+    assert lender.branches.count() == 1  # a reviewer cannot delete it
