@@ -32,7 +32,7 @@ from creditdata.exceptions import (
 
 BASE = "https://provider.example/v1"
 API_KEY = "sk_test_provider_9f8e7d"
-USCC = "91440300MA5FXXXX1Y"
+USCC = "91440300MA5FYQ8N1Y"
 ENTERPRISE_URL = f"{BASE}/enterprises/{USCC}"
 RECORDS_URL = f"{BASE}/enterprises/{USCC}/records/tax"
 OBJECTIONS_URL = f"{BASE}/objections"
@@ -288,7 +288,7 @@ def test_non_json_error_body_is_truncated_text(rsps, sleeps):
     error = excinfo.value
     assert error.code is None
     assert len(error.provider_message) == 200
-    assert error.provider_message.startswith("<html>xxx")
+    assert error.provider_message == "<html>" + "x" * 193 + "…"
 
 
 def test_redirects_are_not_followed(rsps, sleeps):
