@@ -10,7 +10,9 @@ and English, built from the enterprise's own feature values.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
 
 from scoring.features import FEATURE_BY_NAME, FEATURES, GROUPS
 
@@ -275,6 +277,12 @@ SENTENCES: dict[str, Callable[[Mapping[str, float | None], str], Sentence]] = {
 }
 
 
+#: Each factor's features, in ``FEATURES`` order (the order their totals are summed in).
+_MEMBERS: dict[str, tuple[str, ...]] = {
+    group: tuple(f.name for f in FEATURES if f.group == group) for group in GROUPS
+}
+
+
 def group_contributions(contributions: Mapping[str, float]) -> dict[str, float]:
     totals = dict.fromkeys(GROUPS, 0.0)
     for feature in FEATURES:
@@ -282,31 +290,93 @@ def group_contributions(contributions: Mapping[str, float]) -> dict[str, float]:
     return totals
 
 
+def _adverse(totals: Mapping[str, float]) -> list[tuple[str, float]]:
+    """The factors that raise the log-odds, largest first (ties: by name)."""
+    return sorted(
+        ((group, total) for group, total in totals.items() if total > 0),
+        key=lambda item: (-item[1], item[0]),
+    )[:MAX_REASONS]
+
+
+def _reason(
+    values: Mapping[str, float | None], group: str, total: float, dominant: str
+) -> dict:
+    zh, en = SENTENCES[group](values, dominant)
+    return {
+        "factor": group,
+        "factor_zh": GROUPS[group][0],
+        "factor_en": GROUPS[group][1],
+        "feature": dominant,
+        "contribution": round(total, 6),
+        "text_zh": zh,
+        "text_en": en,
+    }
+
+
 def reasons_for(
     values: Mapping[str, float | None], contributions: Mapping[str, float]
 ) -> list[dict]:
     """The (at most four) factors that lower the score most, largest first."""
-    totals = group_contributions(contributions)
-    adverse = sorted(
-        ((group, total) for group, total in totals.items() if total > 0),
-        key=lambda item: (-item[1], item[0]),
-    )[:MAX_REASONS]
     reasons = []
-    for group, total in adverse:
-        members = [f for f in FEATURES if f.group == group]
+    for group, total in _adverse(group_contributions(contributions)):
         dominant = max(
-            members, key=lambda f: (float(contributions.get(f.name, 0.0)), f.name)
-        ).name
-        zh, en = SENTENCES[group](values, dominant)
-        reasons.append(
-            {
-                "factor": group,
-                "factor_zh": GROUPS[group][0],
-                "factor_en": GROUPS[group][1],
-                "feature": dominant,
-                "contribution": round(total, 6),
-                "text_zh": zh,
-                "text_en": en,
-            }
+            _MEMBERS[group],
+            key=lambda name: (float(contributions.get(name, 0.0)), name),
         )
+        reasons.append(_reason(values, group, total, dominant))
     return reasons
+
+
+def reasons_for_rows(
+    values: Sequence[Mapping[str, float | None]],
+    contributions: np.ndarray,
+    names: Sequence[str],
+) -> list[list[dict]]:
+    """``reasons_for`` of many rows at once, with the same result for every row.
+
+    ``contributions`` has one row per entry of ``values`` and its first
+    ``len(names)`` columns are the contributions of ``names`` (a last bias column is
+    ignored, as ``reasons_for`` ignores a ``"bias"`` key). Factor totals are summed
+    feature by feature in ``FEATURES`` order, as ``group_contributions`` sums them, so
+    they are the same floats; only the sentences are built row by row.
+    """
+    matrix = np.asarray(contributions, dtype=np.float64)[:, : len(names)]
+    rows = len(values)
+    if matrix.shape != (rows, len(names)):
+        raise ValueError(
+            "contributions must have a row per value row, and a column per name"
+        )
+    if np.isnan(matrix).any():
+        # max() and argmax disagree about NaN: the row-by-row path decides.
+        return [
+            reasons_for(row_values, dict(zip(names, row, strict=True)))
+            for row_values, row in zip(values, matrix.tolist(), strict=True)
+        ]
+    column = {name: position for position, name in enumerate(names)}
+    zeros = np.zeros(rows)
+
+    def contribution(name: str) -> np.ndarray:
+        return matrix[:, column[name]] if name in column else zeros
+
+    groups = list(GROUPS)
+    totals = np.zeros((len(groups), rows))
+    for feature in FEATURES:
+        totals[groups.index(feature.group)] += contribution(feature.name)
+    # The dominant feature of each factor: the largest contribution, and of equal
+    # ones the greatest name (max() over (contribution, name) pairs); argmax takes
+    # the first maximum, so the members are stacked by name, greatest first.
+    dominant: dict[str, list[str]] = {}
+    for group in groups:
+        members = sorted(_MEMBERS[group], reverse=True)
+        stacked = np.stack([contribution(name) for name in members], axis=1)
+        dominant[group] = [members[i] for i in np.argmax(stacked, axis=1).tolist()]
+    totals_by_row = totals.T.tolist()
+    return [
+        [
+            _reason(row_values, group, total, dominant[group][row])
+            for group, total in _adverse(
+                dict(zip(groups, totals_by_row[row], strict=True))
+            )
+        ]
+        for row, row_values in enumerate(values)
+    ]

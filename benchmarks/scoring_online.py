@@ -1,0 +1,183 @@
+"""Benchmark: online scoring of one enterprise, p50/p95/p99.
+
+On the benchmark database of ``scoring_batch.py`` (reused as loaded, whatever its
+size; if it is not loaded, a small one of ``--enterprises`` enterprises is loaded the
+same way), with the champion model there (trained and promoted if there is none):
+
+* online: ``scoring.services.enterprise_score`` of one enterprise, as of 2025-12-31,
+  ``--calls`` times after ``--warmup`` calls — consent check, its records read from
+  PostgreSQL, features, model, reasons, the CreditScore row and twelve access-log
+  rows written, committed;
+* in memory: the same enterprise's records read once (not timed), then features +
+  model + reasons + the row object, ``--calls`` times, with no database.
+
+Prints p50/p95/p99 in milliseconds and each stage's median. The rows the online
+calls wrote are deleted at the end (benchmark database only).
+
+Usage::
+
+    python benchmarks/scoring_online.py [--calls 200] [--warmup 20]
+        [--database-url postgres://postgres@127.0.0.1:5432/xinyidai_bench]
+        [--enterprises 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scoring_batch as batch
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """Median, and p95/p99 by nearest rank (the smallest value with at least that
+    fraction of the calls at or below it)."""
+    ordered = sorted(values)
+
+    def at(fraction: float) -> float:
+        return ordered[max(1, math.ceil(round(fraction * len(ordered), 9))) - 1]
+
+    return {
+        "p50": statistics.median(ordered),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "min": ordered[0],
+        "max": ordered[-1],
+    }
+
+
+def _report(title: str, totals: list[float], stages: dict[str, list[float]]) -> None:
+    figures = percentiles([1000 * t for t in totals])
+    print(
+        f"{title}: p50 {figures['p50']:.2f} ms, p95 {figures['p95']:.2f} ms, "
+        f"p99 {figures['p99']:.2f} ms (min {figures['min']:.2f}, max "
+        f"{figures['max']:.2f}; {len(totals)} calls)"
+    )
+    accounted = 0.0
+    for label, seconds in stages.items():
+        median = 1000 * statistics.median(seconds)
+        accounted += median
+        print(f"    {label:<52} median {median:6.2f} ms")
+    print(
+        f"    {'other (sum of medians vs median total)':<52} "
+        f"       {figures['p50'] - accounted:6.2f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--database-url", default=batch.DEFAULT_URL)
+    parser.add_argument(
+        "--enterprises",
+        type=int,
+        default=2000,
+        help="enterprises to load if the benchmark database is not loaded yet",
+    )
+    args = parser.parse_args(argv)
+
+    loaded = batch.loaded_enterprises(args.database_url)
+    if loaded is None:
+        batch.prepare_database(
+            args.database_url, enterprises=args.enterprises, keep=False
+        )
+    batch.configure(args.database_url)
+    import numpy as np
+    import pandas as pd
+    from django.conf import settings
+
+    from borrowers.models import Enterprise
+    from scoring import services
+
+    batch.migrate()
+    if loaded is None:
+        batch.load(args.database_url, args.enterprises)
+        loaded = args.enterprises
+    model = batch.champion_model(retrain=False)
+    services.load_model(model)
+    ids = sorted(Enterprise.objects.values_list("pk", flat=True))
+    enterprise = Enterprise.objects.get(pk=ids[len(ids) // 2])
+    print(
+        f"database {batch._database_name(args.database_url)} ({loaded:,} "
+        f"enterprises); enterprise {enterprise.pk} ({enterprise.uscc}), as of "
+        f"{batch.AS_OF}; SCORING_NTHREAD={settings.SCORING_NTHREAD}"
+    )
+    watermarks = batch._watermarks()
+
+    # --- online: the service, end to end ---------------------------------------------
+    timer = batch.StageTimer().install()
+    labels = {key: label for key, _name, label in batch.STAGES}
+    totals: list[float] = []
+    stages: dict[str, list[float]] = {labels[key]: [] for key in labels}
+    for call in range(args.warmup + args.calls):
+        timer.reset()
+        started = time.perf_counter()
+        score = services.enterprise_score(enterprise=enterprise, as_of=batch.AS_OF)
+        elapsed = time.perf_counter() - started
+        if call >= args.warmup:
+            totals.append(elapsed)
+            for key, label in labels.items():
+                stages[label].append(timer.totals.get(key, 0.0))
+    timer.uninstall()
+    print(f"score {score.score:.1f} ({score.grade}), {len(score.reasons)} reasons")
+    _report("online (enterprise_score, PostgreSQL)", totals, stages)
+
+    # --- in memory: features + model + reasons, no database ---------------------------
+    consents = services._scoring_authorizations([enterprise.pk])
+    frames = services.frames_from_database([enterprise.pk])
+    as_of = pd.Series(
+        pd.Timestamp(batch.AS_OF), index=pd.Index([enterprise.pk], name="enterprise")
+    )
+    names = list(services.load_model(model).feature_names)
+    memory_totals: list[float] = []
+    memory_stages: dict[str, list[float]] = {
+        "features": [],
+        "model (DMatrix, margin, pred_contribs)": [],
+        "snapshot, contributions, reasons, row object": [],
+    }
+    loaded_model = services.load_model(model)
+    for call in range(args.warmup + args.calls):
+        t0 = time.perf_counter()
+        features = services.build_features(frames, as_of)
+        matrix = features[names].to_numpy(dtype=np.float64)
+        t1 = time.perf_counter()
+        scored = services.score_matrix(loaded_model, matrix)
+        t2 = time.perf_counter()
+        rows, _logs = services._score_rows(
+            ids=[enterprise.pk],
+            version=model,
+            matrix=matrix,
+            scored=scored,
+            loaded=loaded_model,
+            as_of=batch.AS_OF,
+            authorizations=consents,
+            requested_by=None,
+        )
+        t3 = time.perf_counter()
+        if call >= args.warmup:
+            memory_totals.append(t3 - t0)
+            for label, seconds in zip(
+                memory_stages, (t1 - t0, t2 - t1, t3 - t2), strict=True
+            ):
+                memory_stages[label].append(seconds)
+    if rows[0].reasons != score.reasons or rows[0].score != score.score:
+        raise SystemExit("the in-memory path scored differently from the service")
+    _report("in memory (no database)", memory_totals, memory_stages)
+
+    batch.clear_scores(watermarks)
+    target = percentiles([1000 * t for t in totals])["p50"]
+    print(
+        f"\ntarget online p50 ≤ 15 ms: {'met' if target <= 15 else 'NOT met'} "
+        f"({target:.2f} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
