@@ -83,6 +83,10 @@ class ConsentForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        from borrowers.selectors import platform_organization
+
+        platform = platform_organization()  # the default grantee always exists
+        self.fields["grantee"].initial = platform.pk
         self.fields["grantee"].queryset = Organization.objects.filter(
             kind__in=[OrganizationKind.PLATFORM, OrganizationKind.LENDER],
             is_active=True,

@@ -31,7 +31,7 @@ def _records(uscc: str, months: list[str]):
     ]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_revocation_waits_for_an_in_flight_write_then_no_row_is_written_after_it(
     postgres, monkeypatch
 ):

@@ -18,7 +18,7 @@ from creditdata.synthetic import records_for
 from tests.factories.borrowers import enterprise_with_owner, grant
 from tests.workers import celery_worker
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 NEW_USCC = "91440300MA5G8KQX4K"
 

@@ -9,7 +9,6 @@ requested language and nothing may reach the browser console.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 
 import pytest
@@ -42,46 +41,6 @@ CHECK_ERROR = {
     "zh-hans": re.compile(r"第18位|校验"),
     "en": re.compile(r"check character", re.IGNORECASE),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _empty_tables(browser, django_db_setup, django_db_blocker):
-    """Empty the test database once, before this module, without post_migrate.
-
-    ``serialized_rollback`` reloads the migrated rows (content types, permissions, the
-    platform organization, the first notice) under their original primary keys, so the
-    tables must be empty. A transactional test without it that ran earlier (the
-    live_server tests of test_signup_login.py) flushed with post_migrate, which
-    re-created content types and permissions under new keys: the reload then fails on
-    their unique constraints. Module scope runs this before pytest-django's per-test
-    set-up. ``browser`` comes first so that, when this module runs alone, Playwright
-    starts before the test database is set up (see ``_migrated_rows``).
-    """
-    from django.core.management import call_command
-
-    with django_db_blocker.unblock():
-        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
-
-
-@pytest.fixture
-def _migrated_rows() -> None:
-    """The rows the data migrations create, whether or not the reload brought them.
-
-    Playwright's sync API keeps an asyncio loop running in this thread, and Django's
-    connection storage (thread-critical asgiref ``Local``) is context-local while a loop
-    runs: if the test database was set up before Playwright started (any database test
-    earlier in the session), the connection the tests see is a new object without
-    ``_test_serialized_contents``, and ``serialized_rollback`` silently reloads nothing.
-    The two data migrations are idempotent, so they are simply run again.
-    """
-    from django.apps import apps
-
-    platform = importlib.import_module("accounts.migrations.0002_platform_organization")
-    notice = importlib.import_module(
-        "borrowers.migrations.0002_first_notice_and_append_only_log"
-    )
-    platform.create_platform(apps, None)
-    notice.first_notice(apps, None)
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +84,11 @@ def gettext(message: str, language: str) -> str:
         return translation.gettext(message)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("language", "prefix"), [("zh-hans", ""), ("en", "/en")], ids=["zh-hans", "en"]
 )
 def test_sme_journey(
-    _migrated_rows: None,
     page: Page,
     console: ConsoleLog,
     fitted_model,

@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from accounts.models import Organization, OrganizationKind
 from borrowers.models import (
-    ConsentNotice,
     ConsentPurpose,
     CreditAuthorization,
     Enterprise,
     sha256_text,
 )
+from borrowers.notices import current_notice
 from borrowers.selectors import platform_organization
 from scoring import services
 from scoring.models import CreditScore
@@ -25,7 +25,7 @@ from tests.factories import UserFactory
 from tests.factories.borrowers import uscc_for
 from tests.workers import celery_worker
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _enterprises_with_consent(count: int) -> list[int]:
@@ -49,7 +49,7 @@ def _enterprises_with_consent(count: int) -> list[int]:
         for i, organization in enumerate(organizations)
     )
     notice, now, platform = (
-        ConsentNotice.objects.first(),
+        current_notice(),
         timezone.now(),
         platform_organization(),
     )
