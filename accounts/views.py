@@ -201,3 +201,14 @@ def _portal_url(organization: Organization) -> str:
     from django.urls import reverse
 
     return reverse(PORTAL_BY_KIND[organization.kind])
+
+
+def operator_membership(request: HttpRequest) -> Membership:
+    """The user's platform-operator membership; 404 for anyone else (operator pages
+    in every app use this, so "who is an operator" is decided in one place)."""
+    membership = selectors.membership_for(
+        user=request.user, kind=OrganizationKind.PLATFORM
+    )
+    if membership is None:
+        raise Http404(_("Only platform operators may see this page."))
+    return membership

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import OrganizationKind
 from accounts.selectors import membership_for
+from accounts.views import operator_membership
 from borrowers import selectors as borrower_selectors
 from borrowers import services as borrower_services
 from borrowers.exceptions import BorrowersError, ConsentRequired
@@ -288,16 +289,11 @@ def my_access_log(request: HttpRequest) -> HttpResponse:
 
 
 # --- the platform operator's pages -------------------------------------------------------
-def _operator(request: HttpRequest):
-    membership = membership_for(user=request.user, kind=OrganizationKind.PLATFORM)
-    if membership is None:
-        raise Http404(_("Only platform operators may see this page."))
-    return membership
 
 
 @login_required
 def operator_data_quality(request: HttpRequest) -> HttpResponse:
-    _operator(request)
+    operator_membership(request)
     rule = request.GET.get("rule") or None
     category = request.GET.get("category") or None
     if category and category not in Category.values:
@@ -323,7 +319,7 @@ def operator_records(
     request: HttpRequest, enterprise_pk: int, category: str
 ) -> HttpResponse:
     """An operator looks at an enterprise's records: consent checked, read logged."""
-    membership = _operator(request)
+    membership = operator_membership(request)
     enterprise = get_object_or_404(Enterprise, pk=enterprise_pk)
     if category not in Category.values:
         raise Http404(_("Unknown data category."))

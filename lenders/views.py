@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts import services as account_services
 from accounts.exceptions import AccountsError
 from accounts.models import OrganizationKind, Role
-from accounts.selectors import membership_for
+from accounts.views import operator_membership
 from lenders import apikeys, lifecycle, selectors, services, webhooks
 from lenders.exceptions import InvalidProduct, LendersError
 from lenders.forms import (
@@ -309,16 +309,11 @@ def branch_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- the platform operator ------------------------------------------------------------------
-def _operator(request: HttpRequest):
-    membership = membership_for(user=request.user, kind=OrganizationKind.PLATFORM)
-    if membership is None:
-        raise Http404(_("Only platform operators may see this page."))
-    return membership
 
 
 @login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
-    _operator(request)
+    operator_membership(request)
     pending = (
         LoanProduct.objects.filter(status=ProductStatus.PENDING_REVIEW)
         .select_related("lender")
@@ -335,7 +330,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def review_decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    _operator(request)
+    operator_membership(request)
     if action not in ("approve", "return"):
         raise Http404()
     product = get_object_or_404(LoanProduct, pk=pk)
@@ -359,7 +354,7 @@ def review_decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 def lender_onboard(request: HttpRequest) -> HttpResponse:
-    _operator(request)
+    operator_membership(request)
     form = LenderOnboardingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

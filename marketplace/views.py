@@ -14,8 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import OrganizationKind
-from accounts.selectors import membership_for
+from accounts.views import operator_membership
 from borrowers import selectors as borrower_selectors
 from borrowers.exceptions import ConsentRequired
 from scoring import drift, services
@@ -66,16 +65,9 @@ def score_now(request: HttpRequest) -> HttpResponse:
     return redirect("marketplace:my_score")
 
 
-def _operator(request: HttpRequest):
-    membership = membership_for(user=request.user, kind=OrganizationKind.PLATFORM)
-    if membership is None:
-        raise Http404(_("Only platform operators may see this page."))
-    return membership
-
-
 @login_required
 def model_list(request: HttpRequest) -> HttpResponse:
-    _operator(request)
+    operator_membership(request)
     return render(
         request,
         "marketplace/models.html",
@@ -86,7 +78,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
-    _operator(request)
+    operator_membership(request)
     model = get_object_or_404(ModelVersion, pk=pk)
     services.model_promote(model=model, promoted_by=request.user)
     messages.success(
@@ -98,7 +90,7 @@ def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def model_report_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
-    _operator(request)
+    operator_membership(request)
     model = get_object_or_404(ModelVersion, pk=pk)
     if name not in REPORT_FILES or not model.report.name:
         raise Http404(_("No such report file."))
@@ -111,7 +103,7 @@ def model_report_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 @login_required
 def model_drift(request: HttpRequest, pk: int) -> HttpResponse:
-    _operator(request)
+    operator_membership(request)
     model = get_object_or_404(ModelVersion, pk=pk)
     return render(
         request,
