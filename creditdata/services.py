@@ -37,6 +37,7 @@ from creditdata.models import (
     IngestionStatus,
 )
 from creditdata.quality import check_records
+from creditdata.signals import data_pulled
 
 logger = logging.getLogger(__name__)
 
@@ -276,6 +277,7 @@ def ingestion_execute(
         )
     else:
         _finish(run, IngestionStatus.SUCCEEDED)
+        data_pulled.send(sender=IngestionRun, run=run)
     return run
 
 

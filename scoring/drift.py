@@ -65,28 +65,44 @@ def level(value: float) -> str:
 
 def model_drift(model, *, days: int = 30, now: dt.datetime | None = None) -> dict:
     """PSI per feature and on the score for the model's scores of the last ``days``."""
-    from scoring.models import CreditScore
+    from scoring.models import CreditScore, FeatureSet
 
     since = (now or timezone.now()) - dt.timedelta(days=days)
     rows = list(
         CreditScore.objects.filter(
             model_version=model, created_at__gte=since
-        ).values_list("features", "score")
+        ).values_list("feature_vector__feature_set_id", "feature_vector__values", "score")
     )
     reference = model.training_summary.get("reference", {})
     result = {"scores": len(rows), "since": since, "features": [], "score": None}
     if not rows or not reference:
         return result
+    # The scores' feature vectors, as one matrix per feature set they were stored in.
+    names_of = dict(
+        FeatureSet.objects.filter(pk__in={r[0] for r in rows}).values_list(
+            "pk", "names"
+        )
+    )
+    matrices = {
+        key: np.frombuffer(
+            b"".join(bytes(r[1]) for r in rows if r[0] == key), dtype="<f8"
+        ).reshape(-1, len(names))
+        for key, names in names_of.items()
+    }
     for name, ref in reference.get("features", {}).items():
-        values = np.array(
-            [np.nan if r[0].get(name) is None else r[0][name] for r in rows],
-            dtype=float,
+        values = np.concatenate(
+            [
+                matrix[:, names_of[key].index(name)]
+                if name in names_of[key]
+                else np.full(len(matrix), np.nan)
+                for key, matrix in matrices.items()
+            ]
         )
         value = psi(ref, values)
         result["features"].append(
             {"name": name, "psi": round(value, 4), "level": level(value)}
         )
-    score_value = psi(reference["score"], np.array([r[1] for r in rows], dtype=float))
+    score_value = psi(reference["score"], np.array([r[2] for r in rows], dtype=float))
     result["score"] = {"psi": round(score_value, 4), "level": level(score_value)}
     result["features"].sort(key=lambda item: -item["psi"])
     return result

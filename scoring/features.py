@@ -14,6 +14,7 @@ as-of date in June 2025 are June 2024 … May 2025.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -320,6 +321,16 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(feature.name for feature in FEATURES)
 FEATURE_BY_NAME = {feature.name: feature for feature in FEATURES}
+
+#: Raise when what a feature *means* changes without its name changing (a new window,
+#: a new rule for which records count): stored feature vectors of the old revision
+#: are then no longer used for scoring.
+FEATURES_REVISION = 1
+#: Identifies the feature list and its definitions: a stored feature vector is used
+#: only by code of the same feature set (see ``scoring.models.FeatureVector``).
+FEATURE_SET = hashlib.sha256(
+    f"{FEATURES_REVISION}:{','.join(FEATURE_NAMES)}".encode()
+).hexdigest()[:16]
 
 #: The date that places each record in time (it must be ≤ as-of to be used).
 PRIMARY_DATE = {

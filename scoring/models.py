@@ -4,13 +4,17 @@ A ``ModelVersion`` holds everything needed to reproduce and audit a model: the x
 artifact (``.ubj``), its features and monotone constraints, the Platt calibration, the
 points scale, a hash of its training data, its validation metrics and report, and who
 promoted it when. Exactly one version is the champion. A ``CreditScore`` keeps its
-model version, feature snapshot and reasons forever: promoting a new model scores new
-rows and never rewrites old ones.
+model version, feature snapshot (a ``FeatureVector``) and reasons forever: promoting a
+new model scores new rows and never rewrites old ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TimeStampedModel, User
@@ -62,6 +66,85 @@ class ModelVersion(TimeStampedModel):
         return self.version
 
 
+class FeatureSet(models.Model):
+    """The feature list a stored vector was computed with (``features.FEATURE_SET``
+    names it), so every vector can be read back by name whatever the code is now."""
+
+    key = models.CharField(_("key"), max_length=16, primary_key=True)
+    names = models.JSONField(_("feature names"))
+    revision = models.PositiveIntegerField(_("revision"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("feature set")
+        verbose_name_plural = _("feature sets")
+
+    def __str__(self) -> str:
+        return f"{self.key} ({len(self.names)})"
+
+
+class FeatureVector(models.Model):
+    """An enterprise's features as of a date, computed once from its stored records and
+    kept forever (never updated): the feature snapshot of every score made from it.
+
+    It is computed after each successful pull of the enterprise's data, as of the day of
+    the pull, or when scoring finds none; scoring then reads one row per enterprise
+    instead of its ~180 records. ``values`` holds one float64 per name of the feature
+    set (little-endian, NaN where a feature has no value).
+    """
+
+    enterprise = models.ForeignKey(
+        Enterprise,
+        on_delete=models.PROTECT,
+        related_name="feature_vectors",
+        verbose_name=_("enterprise"),
+    )
+    feature_set = models.ForeignKey(
+        FeatureSet,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("feature set"),
+    )
+    as_of = models.DateField(_("as of"))
+    values = models.BinaryField(_("feature values"))
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("feature vector")
+        verbose_name_plural = _("feature vectors")
+        ordering = ["-as_of", "-computed_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["enterprise", "feature_set", "-as_of", "-computed_at"],
+                name="scoring_fv_latest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id} @ {self.as_of}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("A feature vector is kept as computed; compute a new one.")
+        super().save(*args, **kwargs)
+
+    def array(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.values), dtype="<f8")
+
+    def as_dict(self, names: Sequence[str] | None = None) -> dict[str, float | None]:
+        """Values by feature name (``None`` where missing), of ``names`` or all."""
+        position = {name: i for i, name in enumerate(self.feature_set.names)}
+        values = self.array().tolist()
+        return {
+            name: _none_for_nan(values[position[name]]) if name in position else None
+            for name in (names if names is not None else self.feature_set.names)
+        }
+
+
+def _none_for_nan(value: float) -> float | None:
+    return None if value != value else value
+
+
 class CreditScore(models.Model):
     """One score of one enterprise by one model version, as of a date. Never updated."""
 
@@ -82,8 +165,19 @@ class CreditScore(models.Model):
     pd = models.FloatField(_("probability of default (12 months)"))
     margin = models.FloatField(_("raw log-odds"))
     grade = models.CharField(_("grade"), max_length=1)
-    features = models.JSONField(_("feature snapshot"))
-    contributions = models.JSONField(_("contribution per feature"))
+    feature_vector = models.ForeignKey(
+        FeatureVector,
+        on_delete=models.PROTECT,
+        related_name="scores",
+        verbose_name=_("feature snapshot"),
+    )
+    contribution_values = models.BinaryField(
+        _("contribution per feature"),
+        help_text=_(
+            "xgboost's exact contributions (float32, little-endian) in the model's "
+            "feature order, then the bias."
+        ),
+    )
     reasons = models.JSONField(_("reasons"))
     requested_by = models.ForeignKey(
         User,
@@ -118,3 +212,18 @@ class CreditScore(models.Model):
         if not self._state.adding:
             raise ValueError("A credit score is kept as computed; score again instead.")
         super().save(*args, **kwargs)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature["name"] for feature in self.model_version.features]
+
+    @property
+    def features(self) -> dict[str, float | None]:
+        """The model's inputs of this score, by name (``None`` where missing)."""
+        return self.feature_vector.as_dict(self.feature_names)
+
+    @property
+    def contributions(self) -> dict[str, float]:
+        """Each feature's contribution to the log-odds, and ``"bias"``."""
+        values = np.frombuffer(bytes(self.contribution_values), dtype="<f4").tolist()
+        return dict(zip([*self.feature_names, "bias"], values, strict=True))

@@ -1,9 +1,10 @@
 """Scoring enterprises with the champion model, and promoting models.
 
-A model is loaded once per process (a worker scores many chunks with it). A score is
-computed from the features of the records stored *as of* a date, under the
-enterprise's scoring consent, and written once with its feature snapshot, exact
-per-feature contributions and reasons; it is never rewritten.
+A model is loaded once per process (a worker scores many chunks with it). An
+enterprise's features are computed from its stored records *as of* a date, under its
+scoring consent, and stored as a ``FeatureVector`` after each pull of its data; a
+score is computed from that vector and written once, pointing to it as its feature
+snapshot, with exact per-feature contributions and reasons; it is never rewritten.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ from borrowers.models import (
 )
 from scoring.data import frames_from_database
 from scoring.engine import Platt
-from scoring.features import build_features
-from scoring.models import CreditScore, ModelVersion
+from scoring.features import (
+    FEATURE_NAMES,
+    FEATURE_SET,
+    FEATURES_REVISION,
+    build_features,
+)
+from scoring.models import CreditScore, FeatureSet, FeatureVector, ModelVersion
 from scoring.reasons import reasons_for_rows
 from scoring.scale import PointsScale
 
@@ -52,14 +58,18 @@ class LoadedModel:
     feature_names: tuple[str, ...]
 
 
-_cache: dict[int, LoadedModel] = {}
+_cache: dict[tuple, LoadedModel] = {}
 _lock = threading.Lock()
 
 
 def load_model(version: ModelVersion) -> LoadedModel:
     """The model, read from storage once per process."""
+    feature_names = tuple(f["name"] for f in version.features)
+    # The artifact's hash and the features in the key: a row never changes them, but
+    # a test database may give a pk again to another model.
+    key = (version.pk, version.artifact_sha256, feature_names)
     with _lock:
-        loaded = _cache.get(version.pk)
+        loaded = _cache.get(key)
         if loaded is None:
             with version.artifact.open("rb") as handle:
                 raw = handle.read()
@@ -70,9 +80,9 @@ def load_model(version: ModelVersion) -> LoadedModel:
                 booster=booster,
                 platt=Platt.from_dict(version.calibration),
                 scale=PointsScale.from_dict(version.scale),
-                feature_names=tuple(f["name"] for f in version.features),
+                feature_names=feature_names,
             )
-            _cache[version.pk] = loaded
+            _cache[key] = loaded
         return loaded
 
 
@@ -146,6 +156,111 @@ def _scoring_authorizations(enterprise_ids: Sequence[int]) -> dict[int, _Consent
     return found
 
 
+class FeatureSetMismatch(Exception):
+    """The model needs features the current feature set does not compute."""
+
+
+def current_feature_set() -> FeatureSet:
+    """The stored description of ``features.FEATURE_SET`` (made the first time)."""
+    feature_set, _created = FeatureSet.objects.get_or_create(
+        key=FEATURE_SET,
+        defaults={"names": list(FEATURE_NAMES), "revision": FEATURES_REVISION},
+    )
+    return feature_set
+
+
+@dataclass(frozen=True)
+class _Vector:
+    """What scoring needs of a stored feature vector (its columns, not an instance)."""
+
+    pk: int
+    as_of: dt.date
+    values: bytes
+
+
+def features_refresh(
+    *,
+    enterprise_ids: Sequence[int],
+    as_of: dt.date | None = None,
+    authorizations: dict[int, _Consent] | None = None,
+) -> dict[int, _Vector]:
+    """Compute and store the features of enterprises under their scoring consent, as of
+    a date (today by default), from their stored records; those without a scoring
+    consent in force are skipped.
+
+    Reading the records is a read of the SME's data by the platform: one access-log
+    row per category the consent covers.
+    """
+    as_of = as_of or timezone.localdate()
+    if authorizations is None:
+        authorizations = _scoring_authorizations(enterprise_ids)
+    ids = sorted(authorizations)
+    if not ids:
+        return {}
+    # Taken before the read: of two vectors as of the same day, the one whose read
+    # began later saw the later records (see ``_latest_vectors``).
+    computed_at = timezone.now()
+    frames = frames_from_database(ids)
+    features = build_features(
+        frames, pd.Series(pd.Timestamp(as_of), index=pd.Index(ids, name="enterprise"))
+    )
+    matrix = np.ascontiguousarray(features[list(FEATURE_NAMES)].to_numpy(dtype="<f8"))
+    feature_set = current_feature_set()
+    vectors = [
+        FeatureVector(
+            enterprise_id=enterprise_id,
+            feature_set=feature_set,
+            as_of=as_of,
+            values=row.tobytes(),
+            computed_at=computed_at,
+        )
+        for enterprise_id, row in zip(ids, matrix, strict=True)
+    ]
+    logs = _access_logs(ids, authorizations)
+    with transaction.atomic():
+        _insert(FeatureVector, vectors)
+        _write_access_logs(logs)
+    return {
+        vector.enterprise_id: _Vector(vector.pk, as_of, vector.values)
+        for vector in vectors
+    }
+
+
+def _latest_vectors(ids: list[int], as_of: dt.date | None) -> dict[int, _Vector]:
+    """Each enterprise's newest stored vector of the current feature set (as of
+    ``as_of`` exactly, when given): the latest as-of date, and of one date the vector
+    whose read of the records began last."""
+    vectors = FeatureVector.objects.filter(
+        enterprise_id__in=ids, feature_set_id=FEATURE_SET
+    )
+    if as_of is not None:
+        vectors = vectors.filter(as_of=as_of)
+    newest_first = ("enterprise_id", "-as_of", "-computed_at", "-pk")
+    if connection.vendor == "postgresql":
+        vectors = vectors.order_by(*newest_first).distinct("enterprise_id")
+    else:
+        vectors = vectors.order_by(*newest_first)
+    found: dict[int, _Vector] = {}
+    for pk, enterprise_id, vector_as_of, values in vectors.values_list(
+        "pk", "enterprise_id", "as_of", "values"
+    ):
+        if enterprise_id not in found:
+            found[enterprise_id] = _Vector(pk, vector_as_of, bytes(values))
+    return found
+
+
+def _model_columns(loaded: LoadedModel) -> np.ndarray:
+    """The positions of the model's features in the current feature set."""
+    position = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    unknown = [name for name in loaded.feature_names if name not in position]
+    if unknown:
+        raise FeatureSetMismatch(
+            f"Model {loaded.version} needs features this code does not compute: "
+            f"{', '.join(unknown)}."
+        )
+    return np.array([position[name] for name in loaded.feature_names], dtype=np.intp)
+
+
 def score_enterprises(
     *,
     enterprise_ids: Sequence[int],
@@ -155,33 +270,46 @@ def score_enterprises(
 ) -> list[CreditScore]:
     """Score enterprises under their scoring consent; those without one are skipped.
 
-    Reading the stored records for scoring is a read of the SME's data by the platform:
-    one access-log row per category the consent covers.
+    A score is made from the enterprise's newest stored feature vector — computed after
+    its last pull, as of that day — or, with ``as_of``, from its vector as of that
+    date. Where there is none, the features are computed from the stored records now
+    (``features_refresh``, which logs the read) and kept for the next time.
     """
     version = model or champion()
     loaded = load_model(version)
-    as_of = as_of or timezone.localdate()
+    columns = _model_columns(loaded)
     authorizations = _scoring_authorizations(enterprise_ids)
     ids = sorted(authorizations)
     if not ids:
         return []
-    frames = frames_from_database(ids)
-    features = build_features(
-        frames, pd.Series(pd.Timestamp(as_of), index=pd.Index(ids, name="enterprise"))
-    )
-    matrix = features[list(loaded.feature_names)].to_numpy(dtype=np.float64)
+    vectors = _latest_vectors(ids, as_of)
+    missing = [enterprise_id for enterprise_id in ids if enterprise_id not in vectors]
+    if missing:
+        vectors.update(
+            features_refresh(
+                enterprise_ids=missing,
+                as_of=as_of,
+                authorizations={i: authorizations[i] for i in missing},
+            )
+        )
+    chosen = [vectors[enterprise_id] for enterprise_id in ids]
+    every_feature = np.frombuffer(
+        b"".join(vector.values for vector in chosen), dtype="<f8"
+    ).reshape(len(ids), len(FEATURE_NAMES))
+    matrix = np.ascontiguousarray(every_feature[:, columns], dtype=np.float64)
     scored = score_matrix(loaded, matrix)
-    rows, logs = _score_rows(
+    rows = _score_rows(
         ids=ids,
+        vectors=chosen,
         version=version,
         matrix=matrix,
         scored=scored,
         loaded=loaded,
-        as_of=as_of,
-        authorizations=authorizations,
         requested_by=requested_by,
     )
-    return _write_scores(rows, logs)
+    with transaction.atomic():
+        _insert(CreditScore, rows)
+    return rows
 
 
 #: The access-log fields scoring sets (``accessed_at`` is the time of the write).
@@ -196,59 +324,8 @@ _LOG_FIELDS = (
 )
 
 
-def _score_rows(
-    *,
-    ids: list[int],
-    version: ModelVersion,
-    matrix: np.ndarray,
-    scored: Scored,
-    loaded: LoadedModel,
-    as_of: dt.date,
-    authorizations: dict[int, _Consent],
-    requested_by: User | None,
-) -> tuple[list[CreditScore], list[tuple]]:
-    """The score rows (snapshot, contributions, reasons) and the access-log entries
-    (``_LOG_FIELDS`` values), built from whole arrays rather than row by row."""
-    names = list(loaded.feature_names)
-    # tolist() gives the same Python floats as float() of each element.
-    snapshots = [
-        {
-            name: (None if value != value else value)  # NaN → None
-            for name, value in zip(names, row, strict=True)
-        }
-        for row in matrix.tolist()
-    ]
-    contributions = []
-    for row in scored.contributions.tolist():
-        by_name = dict(zip(names, row[:-1], strict=True))
-        by_name["bias"] = row[-1]
-        contributions.append(by_name)
-    reasons = reasons_for_rows(snapshots, scored.contributions, names)
-    rows = []
-    columns = zip(
-        ids,
-        scored.score.tolist(),
-        scored.pd.tolist(),
-        scored.margin.tolist(),
-        scored.grade.tolist(),
-        strict=True,
-    )
-    for position, (enterprise_id, score, pd_value, margin, grade) in enumerate(columns):
-        rows.append(
-            CreditScore(
-                enterprise_id=enterprise_id,
-                model_version=version,
-                as_of=as_of,
-                score=score,
-                pd=pd_value,
-                margin=margin,
-                grade=grade,
-                features=snapshots[position],
-                contributions=contributions[position],
-                reasons=reasons[position],
-                requested_by=requested_by,
-            )
-        )
+def _access_logs(ids: list[int], authorizations: dict[int, _Consent]) -> list[tuple]:
+    """One access-log entry (``_LOG_FIELDS`` values) per category each consent covers."""
     request_id = uuid.uuid4().hex
     channel = AccessChannel.SCORING.value
     logs: list[tuple] = []
@@ -266,17 +343,73 @@ def _score_rows(
             )
             for category in sorted(authorization.scope)
         )
-    return rows, logs
+    return logs
 
 
-def _write_scores(rows: list[CreditScore], logs: list[tuple]) -> list[CreditScore]:
-    with transaction.atomic():
-        if connection.vendor == "postgresql" and _copyable(CreditScore):
-            created = _copy_scores(rows)
-        else:
-            created = CreditScore.objects.bulk_create(rows, batch_size=1000)
-        _write_access_logs(logs)
-    return created
+def _score_rows(
+    *,
+    ids: list[int],
+    vectors: list[_Vector],
+    version: ModelVersion,
+    matrix: np.ndarray,
+    scored: Scored,
+    loaded: LoadedModel,
+    requested_by: User | None,
+) -> list[CreditScore]:
+    """The score rows, built from whole arrays rather than row by row."""
+    names = list(loaded.feature_names)
+    # tolist() gives the same Python floats as float() of each element.
+    snapshots = [
+        {
+            name: (None if value != value else value)  # NaN → None
+            for name, value in zip(names, row, strict=True)
+        }
+        for row in matrix.tolist()
+    ]
+    reasons = reasons_for_rows(snapshots, scored.contributions, names)
+    contributions = np.ascontiguousarray(scored.contributions, dtype="<f4").tobytes()
+    width = (len(names) + 1) * 4
+    columns = zip(
+        ids,
+        vectors,
+        scored.score.tolist(),
+        scored.pd.tolist(),
+        scored.margin.tolist(),
+        scored.grade.tolist(),
+        reasons,
+        strict=True,
+    )
+    return [
+        CreditScore(
+            enterprise_id=enterprise_id,
+            model_version=version,
+            feature_vector_id=vector.pk,
+            as_of=vector.as_of,
+            score=score,
+            pd=pd_value,
+            margin=margin,
+            grade=grade,
+            contribution_values=contributions[row * width : (row + 1) * width],
+            reasons=row_reasons,
+            requested_by=requested_by,
+        )
+        for row, (
+            enterprise_id,
+            vector,
+            score,
+            pd_value,
+            margin,
+            grade,
+            row_reasons,
+        ) in enumerate(columns)
+    ]
+
+
+def _insert(model, rows: list) -> list:
+    """``bulk_create``, through ``COPY`` on PostgreSQL."""
+    if connection.vendor == "postgresql" and _copyable(model):
+        return _copy_rows(model, rows)
+    return model.objects.bulk_create(rows, batch_size=1000)
 
 
 def _copyable(model) -> bool:
@@ -287,16 +420,16 @@ def _copyable(model) -> bool:
     )
 
 
-def _copy_scores(rows: list[CreditScore]) -> list[CreditScore]:
+def _copy_rows(model, rows: list) -> list:
     """``bulk_create`` through ``COPY``: the same rows, the same objects returned (pk
     set, saved). Each value is prepared by its field as ``bulk_create`` prepares it
     (``pre_save`` stamps ``created_at``); only the transport differs. Django 5.2's
-    bulk INSERT sends each column as an array, and quoting the JSON snapshots into
+    bulk INSERT sends each column as an array, and quoting the JSON reasons into
     array literals costs several times more than scoring them."""
     from psycopg import sql
 
     db = transaction.get_connection()  # the wrapper itself, not the proxy
-    meta = CreditScore._meta
+    meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(meta.db_table),
@@ -331,7 +464,7 @@ def _copy_scores(rows: list[CreditScore]) -> list[CreditScore]:
 
 def _write_access_logs(logs: list[tuple]) -> None:
     """Append the access-log rows: with ``COPY`` on PostgreSQL (a bulk INSERT of model
-    instances costs more than scoring them), else with ``bulk_create``."""
+    instances costs more than computing the features), else with ``bulk_create``."""
     if connection.vendor != "postgresql":
         DataAccessLog.objects.bulk_create(
             (DataAccessLog(**dict(zip(_LOG_FIELDS, log, strict=True))) for log in logs),

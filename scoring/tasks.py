@@ -20,12 +20,33 @@ DEFAULT_CHUNK = 5000
     soft_time_limit=15 * 60,
     time_limit=20 * 60,
 )
-def score_chunk(enterprise_ids: list[int], model_pk: int, as_of: str) -> int:
+def score_chunk(
+    enterprise_ids: list[int], model_pk: int, as_of: str | None = None
+) -> int:
     model = ModelVersion.objects.get(pk=model_pk)
     scores = services.score_enterprises(
-        enterprise_ids=enterprise_ids, model=model, as_of=dt.date.fromisoformat(as_of)
+        enterprise_ids=enterprise_ids,
+        model=model,
+        as_of=dt.date.fromisoformat(as_of) if as_of else None,
     )
     return len(scores)
+
+
+@shared_task(
+    name="scoring.tasks.refresh_features",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=15 * 60,
+    time_limit=20 * 60,
+)
+def refresh_features(enterprise_ids: list[int], as_of: str) -> int:
+    """Compute and store the features of enterprises (those under a scoring consent)
+    as of a date; returns how many were stored. Running it twice stores a second,
+    equal vector, which scoring treats as the same features."""
+    vectors = services.features_refresh(
+        enterprise_ids=enterprise_ids, as_of=dt.date.fromisoformat(as_of)
+    )
+    return len(vectors)
 
 
 def batch_score(
@@ -36,13 +57,13 @@ def batch_score(
     chunk_size: int = DEFAULT_CHUNK,
 ):
     """Enqueue the scoring of ``enterprise_ids`` in chunks of 1k–10k; returns the group
-    result (``.get()`` gives the count scored per chunk)."""
-    from django.utils import timezone
-
+    result (``.get()`` gives the count scored per chunk). Without ``as_of`` each
+    enterprise is scored from its newest stored features (see
+    ``services.score_enterprises``)."""
     if not 1000 <= chunk_size <= 10_000:
         raise ValueError("chunk_size must be between 1,000 and 10,000")
     model = model or services.champion()
-    as_of_text = (as_of or timezone.localdate()).isoformat()
+    as_of_text = as_of.isoformat() if as_of else None
     ids = sorted(enterprise_ids)
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     return group(

@@ -24,9 +24,11 @@ def test_online_score_keeps_model_snapshot_and_reasons(scored_enterprise, champi
     assert abs(sum(score.contributions.values()) - score.margin) < 1e-4
     assert 1 <= len(score.reasons) <= 4 or score.margin < 0
     assert all(r["text_zh"] and r["text_en"] for r in score.reasons)
-    # Scoring read each consented category once, and says so in the SME's log.
-    new_logs = DataAccessLog.objects.filter(channel="scoring")
-    assert new_logs.count() == DataAccessLog.objects.count() - logs_before == 12
+    # The features were computed after the pull (which logged reading the twelve
+    # categories); scoring from them reads no record and logs nothing more.
+    assert score.feature_vector.enterprise == enterprise
+    assert DataAccessLog.objects.filter(channel="scoring").count() == 12
+    assert DataAccessLog.objects.count() == logs_before
 
 
 def test_rescoring_the_same_snapshot_with_the_same_model_is_bit_identical(

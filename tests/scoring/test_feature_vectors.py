@@ -1,0 +1,216 @@
+"""Stored feature vectors: computed after every pull, read by scoring, kept forever."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.utils import timezone
+
+from borrowers import services as borrower_services
+from borrowers.exceptions import ConsentRequired
+from borrowers.models import DataAccessLog
+from creditdata import services as creditdata_services
+from creditdata.categories import Category
+from scoring import services
+from scoring.data import frames_from_database
+from scoring.features import FEATURE_NAMES, FEATURE_SET, build_features
+from scoring.models import CreditScore, FeatureSet, FeatureVector
+from scoring.training import register_model
+
+
+def _features_now(enterprise_id: int, as_of: dt.date) -> np.ndarray:
+    frames = frames_from_database([enterprise_id])
+    features = build_features(
+        frames,
+        pd.Series(
+            pd.Timestamp(as_of), index=pd.Index([enterprise_id], name="enterprise")
+        ),
+    )
+    return features[list(FEATURE_NAMES)].to_numpy(dtype="<f8")[0]
+
+
+def _scoring_logs(enterprise) -> int:
+    return DataAccessLog.objects.filter(
+        enterprise=enterprise, channel="scoring"
+    ).count()
+
+
+def test_a_pull_stores_the_features_as_of_that_day_and_logs_the_read(
+    scored_enterprise,
+):
+    enterprise, _owner = scored_enterprise
+    vector = FeatureVector.objects.get(enterprise=enterprise)
+    assert vector.as_of == timezone.localdate()
+    assert vector.feature_set_id == FEATURE_SET
+    assert vector.feature_set.names == list(FEATURE_NAMES)
+    # Exactly the features of the stored records as of the day of the pull.
+    assert (
+        vector.array().tobytes() == _features_now(enterprise.pk, vector.as_of).tobytes()
+    )
+    # Reading the twelve categories to compute them is in the SME's access log.
+    assert sorted(
+        DataAccessLog.objects.filter(
+            enterprise=enterprise, channel="scoring"
+        ).values_list("category", flat=True)
+    ) == sorted(Category.values)
+
+
+def test_scoring_reads_the_stored_vector_and_reads_no_record(
+    scored_enterprise, champion
+):
+    enterprise, owner = scored_enterprise
+    vector = FeatureVector.objects.get(enterprise=enterprise)
+    logs, vectors = DataAccessLog.objects.count(), FeatureVector.objects.count()
+    score = services.enterprise_score(enterprise=enterprise, requested_by=owner)
+    assert score.feature_vector_id == vector.pk
+    assert score.as_of == vector.as_of
+    stored = CreditScore.objects.get(pk=score.pk)
+    names = [f["name"] for f in champion.features]
+    assert stored.features == vector.as_dict(names)
+    assert list(stored.contributions) == [*names, "bias"]
+    # No new read of the records, no new vector: one score row.
+    assert DataAccessLog.objects.count() == logs
+    assert FeatureVector.objects.count() == vectors
+
+
+def test_without_a_vector_scoring_computes_one_logs_the_read_and_keeps_it(
+    scored_enterprise,
+):
+    enterprise, _owner = scored_enterprise
+    FeatureVector.objects.filter(enterprise=enterprise).delete()
+    logs = _scoring_logs(enterprise)
+    first = services.enterprise_score(enterprise=enterprise)
+    vector = FeatureVector.objects.get(enterprise=enterprise)
+    assert first.feature_vector_id == vector.pk
+    assert vector.as_of == timezone.localdate()
+    assert _scoring_logs(enterprise) == logs + 12
+    second = services.enterprise_score(enterprise=enterprise)
+    assert second.feature_vector_id == vector.pk
+    assert _scoring_logs(enterprise) == logs + 12
+    assert (second.score, second.pd, second.margin, second.reasons) == (
+        first.score,
+        first.pd,
+        first.margin,
+        first.reasons,
+    )
+
+
+def test_the_newest_vector_is_used_and_old_scores_keep_theirs(
+    scored_enterprise, django_capture_on_commit_callbacks
+):
+    enterprise, owner = scored_enterprise
+    old_vector = FeatureVector.objects.get(enterprise=enterprise)
+    old = services.enterprise_score(enterprise=enterprise)
+    with django_capture_on_commit_callbacks(execute=True):
+        creditdata_services.ingestion_request(enterprise=enterprise, requested_by=owner)
+    new_vector = FeatureVector.objects.exclude(pk=old_vector.pk).get(
+        enterprise=enterprise
+    )
+    assert new_vector.computed_at > old_vector.computed_at
+    new = services.enterprise_score(enterprise=enterprise)
+    assert new.feature_vector_id == new_vector.pk
+    assert CreditScore.objects.get(pk=old.pk).feature_vector_id == old_vector.pk
+
+
+def test_a_later_as_of_date_wins_over_a_later_computation(scored_enterprise):
+    enterprise, _owner = scored_enterprise
+    today = FeatureVector.objects.get(enterprise=enterprise)
+    # Computed after today's vector, but as of an earlier date.
+    earlier = services.features_refresh(
+        enterprise_ids=[enterprise.pk], as_of=today.as_of - dt.timedelta(days=40)
+    )[enterprise.pk]
+    score = services.enterprise_score(enterprise=enterprise)
+    assert score.feature_vector_id == today.pk != earlier.pk
+
+
+def test_an_explicit_as_of_date_uses_or_computes_that_dates_vector(scored_enterprise):
+    enterprise, _owner = scored_enterprise
+    as_of = dt.date(2025, 6, 30)
+    score = services.enterprise_score(enterprise=enterprise, as_of=as_of)
+    vector = FeatureVector.objects.get(enterprise=enterprise, as_of=as_of)
+    assert score.feature_vector_id == vector.pk
+    assert score.as_of == as_of
+    assert vector.array().tobytes() == _features_now(enterprise.pk, as_of).tobytes()
+    again = services.enterprise_score(enterprise=enterprise, as_of=as_of)
+    assert again.feature_vector_id == vector.pk
+    assert FeatureVector.objects.filter(enterprise=enterprise).count() == 2
+
+
+def test_a_vector_of_another_feature_set_is_not_used(scored_enterprise):
+    enterprise, _owner = scored_enterprise
+    current = FeatureVector.objects.get(enterprise=enterprise)
+    other_set = FeatureSet.objects.create(key="0" * 16, names=["x"], revision=0)
+    stale = FeatureVector.objects.create(
+        enterprise=enterprise,
+        feature_set=other_set,
+        as_of=current.as_of + dt.timedelta(days=1),
+        values=np.array([1.0]).tobytes(),
+    )
+    score = services.enterprise_score(enterprise=enterprise)
+    assert score.feature_vector_id == current.pk != stale.pk
+
+
+def test_scores_from_a_vector_equal_scores_from_the_records(
+    scored_enterprise, champion
+):
+    """The stored path and the records path give the same score, to the last bit."""
+    enterprise, _owner = scored_enterprise
+    from_vector = services.enterprise_score(enterprise=enterprise)
+    loaded = services.load_model(champion)
+    row = _features_now(enterprise.pk, from_vector.as_of)
+    columns = [FEATURE_NAMES.index(f["name"]) for f in champion.features]
+    direct = services.score_matrix(loaded, row[columns].reshape(1, -1))
+    assert float(direct.margin[0]) == from_vector.margin
+    assert float(direct.pd[0]) == from_vector.pd
+    assert float(direct.score[0]) == from_vector.score
+    assert np.ascontiguousarray(
+        direct.contributions[0], dtype="<f4"
+    ).tobytes() == bytes(CreditScore.objects.get(pk=from_vector.pk).contribution_values)
+
+
+def test_a_feature_vector_is_never_updated(scored_enterprise):
+    enterprise, _owner = scored_enterprise
+    vector = FeatureVector.objects.get(enterprise=enterprise)
+    before = bytes(vector.values)
+    vector.values = np.zeros(len(FEATURE_NAMES)).tobytes()
+    with pytest.raises(ValueError, match="kept as computed"):
+        vector.save()
+    assert bytes(FeatureVector.objects.get(pk=vector.pk).values) == before
+
+
+def test_a_model_needing_unknown_features_is_refused_and_nothing_is_written(
+    scored_enterprise, small_models
+):
+    enterprise, _owner = scored_enterprise
+    model = register_model(small_models[1])
+    model.features = [*model.features, {"name": "no_such_feature"}]
+    model.save(update_fields=["features"])
+    counts = (CreditScore.objects.count(), FeatureVector.objects.count())
+    with pytest.raises(services.FeatureSetMismatch, match="no_such_feature"):
+        services.score_enterprises(enterprise_ids=[enterprise.pk], model=model)
+    assert (CreditScore.objects.count(), FeatureVector.objects.count()) == counts
+
+
+def test_a_revoked_consent_stops_scoring_from_a_stored_vector(scored_enterprise):
+    enterprise, owner = scored_enterprise
+    authorization = enterprise.authorizations.get()
+    borrower_services.authorization_revoke(
+        authorization=authorization, revoked_by=owner
+    )
+    counts = (CreditScore.objects.count(), DataAccessLog.objects.count())
+    with pytest.raises(ConsentRequired):
+        services.enterprise_score(enterprise=enterprise)
+    assert (CreditScore.objects.count(), DataAccessLog.objects.count()) == counts
+
+
+def test_no_vector_is_computed_once_the_consent_is_revoked(scored_enterprise):
+    enterprise, owner = scored_enterprise
+    borrower_services.authorization_revoke(
+        authorization=enterprise.authorizations.get(), revoked_by=owner
+    )
+    counts = (FeatureVector.objects.count(), DataAccessLog.objects.count())
+    assert services.features_refresh(enterprise_ids=[enterprise.pk]) == {}
+    assert (FeatureVector.objects.count(), DataAccessLog.objects.count()) == counts
