@@ -36,7 +36,7 @@ def my_score(request: HttpRequest) -> HttpResponse:
     if enterprise is None:
         raise Http404(_("You do not belong to a registered enterprise."))
     scores = CreditScore.objects.filter(enterprise=enterprise).select_related(
-        "model_version"
+        "model_version", "feature_vector__feature_set"
     )
     return render(
         request,

@@ -71,7 +71,9 @@ def model_drift(model, *, days: int = 30, now: dt.datetime | None = None) -> dic
     rows = list(
         CreditScore.objects.filter(
             model_version=model, created_at__gte=since
-        ).values_list("feature_vector__feature_set_id", "feature_vector__values", "score")
+        ).values_list(
+            "feature_vector__feature_set_id", "feature_vector__values", "score"
+        )
     )
     reference = model.training_summary.get("reference", {})
     result = {"scores": len(rows), "since": since, "features": [], "score": None}

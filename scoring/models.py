@@ -178,7 +178,13 @@ class CreditScore(models.Model):
             "feature order, then the bias."
         ),
     )
-    reasons = models.JSONField(_("reasons"))
+    reasons = models.JSONField(
+        _("reasons"),
+        help_text=_(
+            "The factors that lower the score most, largest first: factor, its most "
+            "adverse feature and its contribution (sentences: explained_reasons)."
+        ),
+    )
     requested_by = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -221,6 +227,13 @@ class CreditScore(models.Model):
     def features(self) -> dict[str, float | None]:
         """The model's inputs of this score, by name (``None`` where missing)."""
         return self.feature_vector.as_dict(self.feature_names)
+
+    @property
+    def explained_reasons(self) -> list[dict]:
+        """The stored reason codes with their sentences in both languages."""
+        from scoring.reasons import explain
+
+        return explain(self.reasons, self.features)
 
     @property
     def contributions(self) -> dict[str, float]:

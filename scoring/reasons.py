@@ -298,59 +298,69 @@ def _adverse(totals: Mapping[str, float]) -> list[tuple[str, float]]:
     )[:MAX_REASONS]
 
 
-def _reason(
-    values: Mapping[str, float | None], group: str, total: float, dominant: str
-) -> dict:
-    zh, en = SENTENCES[group](values, dominant)
-    return {
-        "factor": group,
-        "factor_zh": GROUPS[group][0],
-        "factor_en": GROUPS[group][1],
-        "feature": dominant,
-        "contribution": round(total, 6),
-        "text_zh": zh,
-        "text_en": en,
-    }
-
-
-def reasons_for(
-    values: Mapping[str, float | None], contributions: Mapping[str, float]
-) -> list[dict]:
-    """The (at most four) factors that lower the score most, largest first."""
+def explain(codes: Sequence[Mapping], values: Mapping[str, float | None]) -> list[dict]:
+    """Reason codes (what a score row stores) with their factor's labels and their
+    sentences in both languages, built from the enterprise's feature values."""
     reasons = []
+    for code in codes:
+        group, dominant = code["factor"], code["feature"]
+        zh, en = SENTENCES[group](values, dominant)
+        reasons.append(
+            {
+                **code,
+                "factor_zh": GROUPS[group][0],
+                "factor_en": GROUPS[group][1],
+                "text_zh": zh,
+                "text_en": en,
+            }
+        )
+    return reasons
+
+
+def _code(group: str, total: float, dominant: str) -> dict:
+    return {"factor": group, "feature": dominant, "contribution": round(total, 6)}
+
+
+def reason_codes(contributions: Mapping[str, float]) -> list[dict]:
+    """The (at most four) factors that lower the score most, largest first: each with
+    the feature that lowers it most and the factor's total contribution."""
+    codes = []
     for group, total in _adverse(group_contributions(contributions)):
         dominant = max(
             _MEMBERS[group],
             key=lambda name: (float(contributions.get(name, 0.0)), name),
         )
-        reasons.append(_reason(values, group, total, dominant))
-    return reasons
+        codes.append(_code(group, total, dominant))
+    return codes
 
 
-def reasons_for_rows(
-    values: Sequence[Mapping[str, float | None]],
-    contributions: np.ndarray,
-    names: Sequence[str],
+def reasons_for(
+    values: Mapping[str, float | None], contributions: Mapping[str, float]
+) -> list[dict]:
+    """``reason_codes`` explained (``explain``) with the enterprise's values."""
+    return explain(reason_codes(contributions), values)
+
+
+def reason_codes_for_rows(
+    contributions: np.ndarray, names: Sequence[str]
 ) -> list[list[dict]]:
-    """``reasons_for`` of many rows at once, with the same result for every row.
+    """``reason_codes`` of many rows at once, with the same result for every row.
 
-    ``contributions`` has one row per entry of ``values`` and its first
-    ``len(names)`` columns are the contributions of ``names`` (a last bias column is
-    ignored, as ``reasons_for`` ignores a ``"bias"`` key). Factor totals are summed
-    feature by feature in ``FEATURES`` order, as ``group_contributions`` sums them, so
-    they are the same floats; only the sentences are built row by row.
+    ``contributions`` has one row per enterprise and its first ``len(names)`` columns
+    are the contributions of ``names`` (a last bias column is ignored, as
+    ``reason_codes`` ignores a ``"bias"`` key). Factor totals are summed feature by
+    feature in ``FEATURES`` order, as ``group_contributions`` sums them, so they are
+    the same floats; the factors are ranked for all rows at once.
     """
-    matrix = np.asarray(contributions, dtype=np.float64)[:, : len(names)]
-    rows = len(values)
-    if matrix.shape != (rows, len(names)):
-        raise ValueError(
-            "contributions must have a row per value row, and a column per name"
-        )
+    matrix = np.asarray(contributions, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[1] < len(names):
+        raise ValueError("contributions must have a column per name")
+    matrix = matrix[:, : len(names)]
+    rows = len(matrix)
     if np.isnan(matrix).any():
         # max() and argmax disagree about NaN: the row-by-row path decides.
         return [
-            reasons_for(row_values, dict(zip(names, row, strict=True)))
-            for row_values, row in zip(values, matrix.tolist(), strict=True)
+            reason_codes(dict(zip(names, row, strict=True))) for row in matrix.tolist()
         ]
     column = {name: position for position, name in enumerate(names)}
     zeros = np.zeros(rows)
@@ -358,25 +368,35 @@ def reasons_for_rows(
     def contribution(name: str) -> np.ndarray:
         return matrix[:, column[name]] if name in column else zeros
 
-    groups = list(GROUPS)
-    totals = np.zeros((len(groups), rows))
+    # Factors in name order: a stable sort of -total then breaks ties by name.
+    groups = sorted(GROUPS)
+    totals = np.zeros((rows, len(groups)))
     for feature in FEATURES:
-        totals[groups.index(feature.group)] += contribution(feature.name)
+        totals[:, groups.index(feature.group)] += contribution(feature.name)
     # The dominant feature of each factor: the largest contribution, and of equal
     # ones the greatest name (max() over (contribution, name) pairs); argmax takes
     # the first maximum, so the members are stacked by name, greatest first.
-    dominant: dict[str, list[str]] = {}
-    for group in groups:
+    dominant = np.empty((rows, len(groups)), dtype=object)
+    for position, group in enumerate(groups):
         members = sorted(_MEMBERS[group], reverse=True)
         stacked = np.stack([contribution(name) for name in members], axis=1)
-        dominant[group] = [members[i] for i in np.argmax(stacked, axis=1).tolist()]
-    totals_by_row = totals.T.tolist()
+        dominant[:, position] = np.array(members, dtype=object)[
+            np.argmax(stacked, axis=1)
+        ]
+    order = np.argsort(np.where(totals > 0, -totals, np.inf), axis=1, kind="stable")
+    order = order[:, :MAX_REASONS]
+    top = np.take_along_axis(totals, order, axis=1)
+    top_dominant = np.take_along_axis(dominant, order, axis=1).tolist()
+    top_groups = np.array(groups, dtype=object)[order].tolist()
     return [
         [
-            _reason(row_values, group, total, dominant[group][row])
-            for group, total in _adverse(
-                dict(zip(groups, totals_by_row[row], strict=True))
+            _code(group, total, feature)
+            for group, total, feature in zip(
+                group_row, total_row, dominant_row, strict=True
             )
+            if total > 0
         ]
-        for row, row_values in enumerate(values)
+        for group_row, total_row, dominant_row in zip(
+            top_groups, top.tolist(), top_dominant, strict=True
+        )
     ]

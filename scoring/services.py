@@ -41,7 +41,7 @@ from scoring.features import (
     build_features,
 )
 from scoring.models import CreditScore, FeatureSet, FeatureVector, ModelVersion
-from scoring.reasons import reasons_for_rows
+from scoring.reasons import reason_codes_for_rows
 from scoring.scale import PointsScale
 
 
@@ -275,13 +275,47 @@ def score_enterprises(
     date. Where there is none, the features are computed from the stored records now
     (``features_refresh``, which logs the read) and kept for the next time.
     """
+    values, pks = _score(
+        enterprise_ids=enterprise_ids,
+        model=model,
+        as_of=as_of,
+        requested_by=requested_by,
+    )
+    scores = []
+    for pk, row in zip(pks, values, strict=True):
+        score = CreditScore(pk=pk, **dict(zip(_SCORE_FIELDS, row, strict=True)))
+        score._state.adding = False
+        scores.append(score)
+    return scores
+
+
+def score_batch(
+    *,
+    enterprise_ids: Sequence[int],
+    model: ModelVersion | None = None,
+    as_of: dt.date | None = None,
+) -> int:
+    """``score_enterprises`` for a batch chunk: the same rows, only their number
+    returned (no model instance is built for them)."""
+    _values, pks = _score(enterprise_ids=enterprise_ids, model=model, as_of=as_of)
+    return len(pks)
+
+
+def _score(
+    *,
+    enterprise_ids: Sequence[int],
+    model: ModelVersion | None,
+    as_of: dt.date | None,
+    requested_by: User | None = None,
+) -> tuple[list[tuple], list[int]]:
+    """Score and write; the rows' column values (``_SCORE_FIELDS``) and their ids."""
     version = model or champion()
     loaded = load_model(version)
     columns = _model_columns(loaded)
     authorizations = _scoring_authorizations(enterprise_ids)
     ids = sorted(authorizations)
     if not ids:
-        return []
+        return [], []
     vectors = _latest_vectors(ids, as_of)
     missing = [enterprise_id for enterprise_id in ids if enterprise_id not in vectors]
     if missing:
@@ -298,18 +332,122 @@ def score_enterprises(
     ).reshape(len(ids), len(FEATURE_NAMES))
     matrix = np.ascontiguousarray(every_feature[:, columns], dtype=np.float64)
     scored = score_matrix(loaded, matrix)
-    rows = _score_rows(
+    values = _score_rows(
         ids=ids,
         vectors=chosen,
         version=version,
-        matrix=matrix,
         scored=scored,
         loaded=loaded,
         requested_by=requested_by,
     )
     with transaction.atomic():
-        _insert(CreditScore, rows)
-    return rows
+        pks = _write_scores(values)
+    return values, pks
+
+
+#: The ``CreditScore`` fields scoring sets, in the order ``_score_rows`` gives them.
+_SCORE_FIELDS = (
+    "enterprise_id",
+    "model_version_id",
+    "feature_vector_id",
+    "as_of",
+    "score",
+    "pd",
+    "margin",
+    "grade",
+    "contribution_values",
+    "reasons",
+    "requested_by_id",
+    "created_at",
+)
+
+
+def _score_rows(
+    *,
+    ids: list[int],
+    vectors: list[_Vector],
+    version: ModelVersion,
+    scored: Scored,
+    loaded: LoadedModel,
+    requested_by: User | None,
+) -> list[tuple]:
+    """Each score's column values (``_SCORE_FIELDS``), from whole arrays."""
+    codes = reason_codes_for_rows(scored.contributions, loaded.feature_names)
+    contributions = np.ascontiguousarray(scored.contributions, dtype="<f4").tobytes()
+    width = (len(loaded.feature_names) + 1) * 4
+    requested_by_id = requested_by.pk if requested_by is not None else None
+    created_at = timezone.now()
+    # tolist() gives the same Python floats as float() of each element.
+    return [
+        (
+            enterprise_id,
+            version.pk,
+            vector.pk,
+            vector.as_of,
+            score,
+            pd_value,
+            margin,
+            grade,
+            contributions[row * width : (row + 1) * width],
+            row_codes,
+            requested_by_id,
+            created_at,
+        )
+        for row, (enterprise_id, vector, score, pd_value, margin, grade, row_codes) in (
+            enumerate(
+                zip(
+                    ids,
+                    vectors,
+                    scored.score.tolist(),
+                    scored.pd.tolist(),
+                    scored.margin.tolist(),
+                    scored.grade.tolist(),
+                    codes,
+                    strict=True,
+                )
+            )
+        )
+    ]
+
+
+def _write_scores(values: list[tuple]) -> list[int]:
+    """Insert the score rows; their ids, in order. On PostgreSQL through ``COPY`` with
+    the values as they are (each is already what its column stores), else through
+    ``bulk_create``."""
+    if connection.vendor != "postgresql":
+        created = CreditScore.objects.bulk_create(
+            [
+                CreditScore(**dict(zip(_SCORE_FIELDS, row, strict=True)))
+                for row in values
+            ],
+            batch_size=1000,
+        )
+        return [score.pk for score in created]
+    from psycopg import sql
+    from psycopg.types.json import Jsonb
+
+    meta = CreditScore._meta
+    reasons = _SCORE_FIELDS.index("reasons")
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(meta.db_table),
+        sql.SQL(", ").join(
+            sql.Identifier(meta.get_field(name).column)
+            for name in ("id", *_SCORE_FIELDS)
+        ),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+            "FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(values)],
+        )
+        pks = sorted(pk for (pk,) in cursor.fetchall())
+        with cursor.cursor.copy(statement) as copy:
+            for pk, row in zip(pks, values, strict=True):
+                copy.write_row(
+                    (pk, *row[:reasons], Jsonb(row[reasons]), *row[reasons + 1 :])
+                )
+    return pks
 
 
 #: The access-log fields scoring sets (``accessed_at`` is the time of the write).
@@ -344,65 +482,6 @@ def _access_logs(ids: list[int], authorizations: dict[int, _Consent]) -> list[tu
             for category in sorted(authorization.scope)
         )
     return logs
-
-
-def _score_rows(
-    *,
-    ids: list[int],
-    vectors: list[_Vector],
-    version: ModelVersion,
-    matrix: np.ndarray,
-    scored: Scored,
-    loaded: LoadedModel,
-    requested_by: User | None,
-) -> list[CreditScore]:
-    """The score rows, built from whole arrays rather than row by row."""
-    names = list(loaded.feature_names)
-    # tolist() gives the same Python floats as float() of each element.
-    snapshots = [
-        {
-            name: (None if value != value else value)  # NaN → None
-            for name, value in zip(names, row, strict=True)
-        }
-        for row in matrix.tolist()
-    ]
-    reasons = reasons_for_rows(snapshots, scored.contributions, names)
-    contributions = np.ascontiguousarray(scored.contributions, dtype="<f4").tobytes()
-    width = (len(names) + 1) * 4
-    columns = zip(
-        ids,
-        vectors,
-        scored.score.tolist(),
-        scored.pd.tolist(),
-        scored.margin.tolist(),
-        scored.grade.tolist(),
-        reasons,
-        strict=True,
-    )
-    return [
-        CreditScore(
-            enterprise_id=enterprise_id,
-            model_version=version,
-            feature_vector_id=vector.pk,
-            as_of=vector.as_of,
-            score=score,
-            pd=pd_value,
-            margin=margin,
-            grade=grade,
-            contribution_values=contributions[row * width : (row + 1) * width],
-            reasons=row_reasons,
-            requested_by=requested_by,
-        )
-        for row, (
-            enterprise_id,
-            vector,
-            score,
-            pd_value,
-            margin,
-            grade,
-            row_reasons,
-        ) in enumerate(columns)
-    ]
 
 
 def _insert(model, rows: list) -> list:

@@ -24,12 +24,11 @@ def score_chunk(
     enterprise_ids: list[int], model_pk: int, as_of: str | None = None
 ) -> int:
     model = ModelVersion.objects.get(pk=model_pk)
-    scores = services.score_enterprises(
+    return services.score_batch(
         enterprise_ids=enterprise_ids,
         model=model,
         as_of=dt.date.fromisoformat(as_of) if as_of else None,
     )
-    return len(scores)
 
 
 @shared_task(

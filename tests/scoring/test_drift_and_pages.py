@@ -54,7 +54,7 @@ def test_sme_sees_score_and_reasons_in_both_languages(
     html_en = client.get("/en/portal/enterprise/score/").content.decode()
     html_zh = client.get("/portal/enterprise/score/").content.decode()
     assert f'data-grade="{score.grade}"' in html_en
-    for reason in score.reasons:
+    for reason in score.explained_reasons:
         assert reason["text_en"] in html_en
         assert reason["text_zh"] in html_zh
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from scoring.features import FEATURE_NAMES
@@ -106,3 +107,20 @@ def test_at_most_four_reasons_largest_first():
         "abnormal",
         "tax",
     ]
+
+
+def test_reason_codes_of_many_rows_equal_those_of_each_row():
+    """The vectorized ranking agrees with the row-by-row one, ties included."""
+    from scoring.reasons import reason_codes, reason_codes_for_rows
+
+    rng = np.random.default_rng(7)
+    matrix = rng.normal(scale=0.2, size=(400, len(FEATURE_NAMES) + 1))
+    # Ties: equal factor totals and equal contributions within a factor.
+    matrix[:50, :] = np.round(matrix[:50, :], 1)
+    matrix[50:60, :-1] = 0.1
+    rows = reason_codes_for_rows(matrix, FEATURE_NAMES)
+    for row, codes in zip(matrix, rows, strict=True):
+        assert codes == reason_codes(
+            dict(zip(FEATURE_NAMES, row[:-1].tolist(), strict=True))
+        )
+    assert any(len(codes) == 4 for codes in rows)

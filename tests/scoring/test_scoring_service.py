@@ -23,7 +23,7 @@ def test_online_score_keeps_model_snapshot_and_reasons(scored_enterprise, champi
     assert set(score.features) == {f["name"] for f in champion.features}
     assert abs(sum(score.contributions.values()) - score.margin) < 1e-4
     assert 1 <= len(score.reasons) <= 4 or score.margin < 0
-    assert all(r["text_zh"] and r["text_en"] for r in score.reasons)
+    assert all(r["text_zh"] and r["text_en"] for r in score.explained_reasons)
     # The features were computed after the pull (which logged reading the twelve
     # categories); scoring from them reads no record and logs nothing more.
     assert score.feature_vector.enterprise == enterprise
