@@ -461,11 +461,11 @@ def champion_model(*, retrain: bool):
 # --- stage timing -----------------------------------------------------------------------
 #: What ``score_enterprises`` spends its time on, by the service function doing it.
 STAGES = (
-    ("consent", "_scoring_authorizations", "consent check (authorizations read)"),
+    ("consent", "_with_scoring_consent", "consent check (authorizations read)"),
     ("read", "_latest_vectors", "DB read of the stored feature vectors"),
     ("model", "score_matrix", "model (DMatrix, margin, pred_contribs)"),
-    ("rows", "_score_rows", "snapshot, reasons, row objects"),
-    ("write", "_insert", "DB write (CreditScore rows)"),
+    ("rows", "_score_rows", "reason codes, contributions, row values"),
+    ("write", "_write_scores", "DB write (CreditScore rows, COPY)"),
 )
 
 
@@ -537,7 +537,9 @@ def refresh_features(ids: list[int], chunk: int, *, again: bool) -> None:
         cursor.execute("TRUNCATE scoring_creditscore, scoring_featurevector")
     started = time.perf_counter()
     for offset in range(0, len(ids), chunk):
-        services.features_refresh(enterprise_ids=ids[offset : offset + chunk], as_of=AS_OF)
+        services.features_refresh(
+            enterprise_ids=ids[offset : offset + chunk], as_of=AS_OF
+        )
     elapsed = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE scoring_featurevector")
@@ -601,10 +603,9 @@ def end_to_end(model, ids: list[int], chunk: int, timer: StageTimer) -> dict:
     scored = 0
     started = time.perf_counter()
     for offset in range(0, len(ids), chunk):
-        scores = services.score_enterprises(
+        scored += services.score_batch(
             enterprise_ids=ids[offset : offset + chunk], model=model, as_of=AS_OF
         )
-        scored += len(scores)
     elapsed = time.perf_counter() - started
     written_scores = CreditScore.objects.filter(pk__gt=before[0]).count()
     written_logs = DataAccessLog.objects.filter(pk__gt=before[1]).count()
@@ -615,6 +616,96 @@ def end_to_end(model, ids: list[int], chunk: int, timer: StageTimer) -> dict:
         "access_logs": written_logs,
         "stages": dict(timer.totals),
         "watermarks": before,
+    }
+
+
+BROKER_URL = "redis://127.0.0.1:6379/5"
+RESULTS_URL = "redis://127.0.0.1:6379/6"
+QUEUE = "bench-scoring"
+
+
+def worker_environment(url: str) -> dict[str, str]:
+    """What this process and the worker it starts share: the benchmark database, a
+    broker and result store of their own (Redis databases 5 and 6), one queue."""
+    return {
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": BROKER_URL,
+        "CELERY_RESULT_BACKEND": RESULTS_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
+    }
+
+
+@contextmanager
+def celery_worker(url: str, concurrency: int, nthread: int) -> Iterator[None]:
+    """``celery worker`` (prefork, ``concurrency`` processes, each scoring with
+    ``SCORING_NTHREAD=nthread``) on the benchmark queue, as production runs it;
+    stopped (warm shutdown) afterwards."""
+    import subprocess
+
+    env = {
+        **os.environ,
+        **worker_environment(url),
+        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+        "DJANGO_DEBUG": "false",
+        "SCORING_NTHREAD": str(nthread),
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(concurrency),
+            "--queues",
+            QUEUE,
+            "--hostname",
+            "bench@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        yield
+    finally:
+        worker.terminate()
+        worker.wait(timeout=120)
+
+
+def end_to_end_on_workers(model, ids: list[int], chunk: int, concurrency: int) -> dict:
+    """The same scoring as ``end_to_end``, through ``scoring.tasks.batch_score`` on a
+    Celery worker with ``concurrency`` processes; timed from sending the chunks until
+    every chunk's result is back. Each process first scores a small warm-up chunk (it
+    loads the model once, as a worker does before its first chunk); those scores are
+    removed before the timed pass."""
+    from celery import group
+
+    from scoring.models import CreditScore
+    from scoring.tasks import batch_score, score_chunk
+
+    warm_up = group(
+        score_chunk.s(ids[i * 10 : (i + 1) * 10], model.pk, AS_OF.isoformat())
+        for i in range(4 * concurrency)
+    ).apply_async()
+    warm_up.get(timeout=600)
+    clear_scores()
+    started = time.perf_counter()
+    result = batch_score(ids, model=model, as_of=AS_OF, chunk_size=chunk)
+    scored = sum(result.get(timeout=3600))
+    elapsed = time.perf_counter() - started
+    return {
+        "seconds": elapsed,
+        "scored": scored,
+        "credit_scores": CreditScore.objects.count(),
     }
 
 
@@ -654,6 +745,18 @@ def main(argv: list[str] | None = None) -> None:
         "--load-only", action="store_true", help="load the database, then stop"
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="also score on a Celery worker with this many processes (Redis needed)",
+    )
+    parser.add_argument(
+        "--worker-nthread",
+        type=int,
+        default=1,
+        help="SCORING_NTHREAD of each worker process (processes × threads = cores)",
+    )
+    parser.add_argument(
         "--refresh-features",
         action="store_true",
         help="compute the stored feature vectors again even if present",
@@ -663,6 +766,8 @@ def main(argv: list[str] | None = None) -> None:
     must_load = prepare_database(
         args.database_url, enterprises=args.enterprises, keep=args.keep
     )
+    if args.workers:
+        os.environ.update(worker_environment(args.database_url))
     configure(args.database_url)
     import numpy as np
     import pandas as pd
@@ -703,6 +808,18 @@ def main(argv: list[str] | None = None) -> None:
             f"{run['access_logs']:,} DataAccessLog rows written)"
         )
     timer.uninstall()
+    on_workers = []
+    if args.workers:
+        with celery_worker(args.database_url, args.workers, args.worker_nthread):
+            for repetition in range(args.repeat):
+                run = end_to_end_on_workers(model, ids, args.chunk, args.workers)
+                on_workers.append(run)
+                print(
+                    f"end to end on a Celery worker ({args.workers} processes × "
+                    f"{args.worker_nthread} xgboost threads) #{repetition + 1}: {run['seconds']:,.2f} s, "
+                    f"{run['scored'] / run['seconds']:,.0f} enterprises/s "
+                    f"({run['credit_scores']:,} CreditScore rows)"
+                )
     matrix = np.ascontiguousarray(np.vstack(timer.matrices), dtype=np.float64)
     raw_times = raw(model, matrix, args.raw_repeat)
     raw_seconds = statistics.median(raw_times)
@@ -723,6 +840,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     if len(runs) > 1:
         print(f"(end to end: pass #{runs.index(e2e) + 1}, the median of {len(runs)})")
+    if on_workers:
+        median = sorted(on_workers, key=lambda run: run["seconds"])[
+            len(on_workers) // 2
+        ]
+        ratio = raw_seconds / median["seconds"]
+        print(
+            f"end to end on a Celery worker ({args.workers} processes): "
+            f"{n / median['seconds']:,.0f} enterprises/s, ratio raw/e2e = "
+            f"{ratio:.3f} (target ≥ 0.5: {'met' if ratio >= 0.5 else 'NOT met'})"
+        )
     print("\nend-to-end time by stage:")
     stages = e2e["stages"]
     accounted = 0.0

@@ -56,7 +56,7 @@ def active_authorizations(
     )
     if enterprise is not None:
         return queryset.filter(enterprise=enterprise)
-    return queryset.filter(enterprise_id__in=list(enterprise_ids or []))
+    return queryset.filter(enterprise_id__in_ids=list(enterprise_ids or []))
 
 
 def authorization_for_read(

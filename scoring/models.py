@@ -148,17 +148,22 @@ def _none_for_nan(value: float) -> float | None:
 class CreditScore(models.Model):
     """One score of one enterprise by one model version, as of a date. Never updated."""
 
+    # The indexes are the two the pages read by (an enterprise's scores, newest
+    # first; a model's scores since a date, for drift): batch scoring writes every
+    # index once per row, so the foreign keys' own single-column ones are left out.
     enterprise = models.ForeignKey(
         Enterprise,
         on_delete=models.PROTECT,
         related_name="credit_scores",
         verbose_name=_("enterprise"),
+        db_index=False,
     )
     model_version = models.ForeignKey(
         ModelVersion,
         on_delete=models.PROTECT,
         related_name="scores",
         verbose_name=_("model version"),
+        db_index=False,
     )
     as_of = models.DateField(_("as of"))
     score = models.FloatField(_("score"))
@@ -170,6 +175,7 @@ class CreditScore(models.Model):
         on_delete=models.PROTECT,
         related_name="scores",
         verbose_name=_("feature snapshot"),
+        db_index=False,  # vectors are never deleted, nor scores looked up by vector
     )
     contribution_values = models.BinaryField(
         _("contribution per feature"),
@@ -192,14 +198,25 @@ class CreditScore(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("requested by"),
+        db_index=False,  # partial index below: batch scores have no requester
     )
-    created_at = models.DateTimeField(_("scored at"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("scored at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("credit score")
         verbose_name_plural = _("credit scores")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["enterprise", "-created_at"])]
+        indexes = [
+            models.Index(fields=["enterprise", "-created_at"]),
+            models.Index(
+                fields=["model_version", "created_at"], name="scoring_score_model_time"
+            ),
+            models.Index(
+                fields=["requested_by"],
+                condition=models.Q(requested_by__isnull=False),
+                name="scoring_score_requester",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(pd__gte=0) & models.Q(pd__lte=1),

@@ -9,6 +9,7 @@ and English, built from the enterprise's own feature values.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 
@@ -341,27 +342,34 @@ def reasons_for(
     return explain(reason_codes(contributions), values)
 
 
-def reason_codes_for_rows(
-    contributions: np.ndarray, names: Sequence[str]
-) -> list[list[dict]]:
-    """``reason_codes`` of many rows at once, with the same result for every row.
-
-    ``contributions`` has one row per enterprise and its first ``len(names)`` columns
-    are the contributions of ``names`` (a last bias column is ignored, as
-    ``reason_codes`` ignores a ``"bias"`` key). Factor totals are summed feature by
-    feature in ``FEATURES`` order, as ``group_contributions`` sums them, so they are
-    the same floats; the factors are ranked for all rows at once.
-    """
+def _contribution_matrix(contributions: np.ndarray, names: Sequence[str]) -> np.ndarray:
     matrix = np.asarray(contributions, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[1] < len(names):
         raise ValueError("contributions must have a column per name")
-    matrix = matrix[:, : len(names)]
+    return matrix[:, : len(names)]
+
+
+def _codes_row_by_row(contributions: np.ndarray, names: Sequence[str]) -> list:
+    return [
+        reason_codes(dict(zip(names, row, strict=True)))
+        for row in _contribution_matrix(contributions, names).tolist()
+    ]
+
+
+def _ranked_rows(contributions: np.ndarray, names: Sequence[str]) -> list | None:
+    """For each row, its four top factors ranked as ``reason_codes`` ranks them:
+    (groups, totals, dominant features), non-adverse ones included (total ≤ 0) for
+    the caller to drop. ``None`` if a contribution is NaN: max() and argmax disagree
+    about NaN, so the row-by-row path decides then.
+
+    Factor totals are summed feature by feature in ``FEATURES`` order, as
+    ``group_contributions`` sums them, so they are the same floats; the factors are
+    ranked for all rows at once.
+    """
+    matrix = _contribution_matrix(contributions, names)
     rows = len(matrix)
     if np.isnan(matrix).any():
-        # max() and argmax disagree about NaN: the row-by-row path decides.
-        return [
-            reason_codes(dict(zip(names, row, strict=True))) for row in matrix.tolist()
-        ]
+        return None
     column = {name: position for position, name in enumerate(names)}
     zeros = np.zeros(rows)
 
@@ -385,18 +393,51 @@ def reason_codes_for_rows(
         ]
     order = np.argsort(np.where(totals > 0, -totals, np.inf), axis=1, kind="stable")
     order = order[:, :MAX_REASONS]
-    top = np.take_along_axis(totals, order, axis=1)
+    top = np.take_along_axis(totals, order, axis=1).tolist()
     top_dominant = np.take_along_axis(dominant, order, axis=1).tolist()
     top_groups = np.array(groups, dtype=object)[order].tolist()
+    return list(zip(top_groups, top, top_dominant, strict=True))
+
+
+def reason_codes_for_rows(
+    contributions: np.ndarray, names: Sequence[str]
+) -> list[list[dict]]:
+    """``reason_codes`` of many rows at once, with the same result for every row.
+
+    ``contributions`` has one row per enterprise and its first ``len(names)`` columns
+    are the contributions of ``names`` (a last bias column is ignored, as
+    ``reason_codes`` ignores a ``"bias"`` key).
+    """
+    ranked = _ranked_rows(contributions, names)
+    if ranked is None:
+        return _codes_row_by_row(contributions, names)
     return [
         [
             _code(group, total, feature)
-            for group, total, feature in zip(
-                group_row, total_row, dominant_row, strict=True
-            )
+            for group, total, feature in zip(groups, totals, dominant, strict=True)
             if total > 0
         ]
-        for group_row, total_row, dominant_row in zip(
-            top_groups, top.tolist(), top_dominant, strict=True
+        for groups, totals, dominant in ranked
+    ]
+
+
+def reason_codes_json_for_rows(
+    contributions: np.ndarray, names: Sequence[str]
+) -> list[str]:
+    """``reason_codes_for_rows`` as the JSON text of each row (what a score row
+    stores), written without building the dictionaries: factor and feature names are
+    identifiers, and a finite float's ``repr`` is a JSON number."""
+    ranked = _ranked_rows(contributions, names)
+    if ranked is None:
+        return [json.dumps(codes) for codes in _codes_row_by_row(contributions, names)]
+    return [
+        "["
+        + ", ".join(
+            f'{{"factor": "{group}", "feature": "{feature}", '
+            f'"contribution": {round(total, 6)!r}}}'
+            for group, total, feature in zip(groups, totals, dominant, strict=True)
+            if total > 0
         )
+        + "]"
+        for groups, totals, dominant in ranked
     ]

@@ -10,6 +10,7 @@ snapshot, with exact per-feature contributions and reasons; it is never rewritte
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import uuid
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ from scoring.features import (
     build_features,
 )
 from scoring.models import CreditScore, FeatureSet, FeatureVector, ModelVersion
-from scoring.reasons import reason_codes_for_rows
+from scoring.reasons import reason_codes_json_for_rows
 from scoring.scale import PointsScale
 
 
@@ -178,6 +179,20 @@ class _Vector:
     values: bytes
 
 
+def _with_scoring_consent(enterprise_ids: Sequence[int]) -> list[int]:
+    """Which of these enterprises have a scoring consent in force, in id order."""
+    return sorted(
+        borrower_selectors.active_authorizations(enterprise_ids=list(enterprise_ids))
+        .filter(
+            grantee=borrower_selectors.platform_organization(),
+            purpose=ConsentPurpose.SCORING,
+        )
+        .order_by()
+        .values_list("enterprise_id", flat=True)
+        .distinct()
+    )
+
+
 def features_refresh(
     *,
     enterprise_ids: Sequence[int],
@@ -231,7 +246,7 @@ def _latest_vectors(ids: list[int], as_of: dt.date | None) -> dict[int, _Vector]
     ``as_of`` exactly, when given): the latest as-of date, and of one date the vector
     whose read of the records began last."""
     vectors = FeatureVector.objects.filter(
-        enterprise_id__in=ids, feature_set_id=FEATURE_SET
+        enterprise_id__in_ids=ids, feature_set_id=FEATURE_SET
     )
     if as_of is not None:
         vectors = vectors.filter(as_of=as_of)
@@ -281,12 +296,16 @@ def score_enterprises(
         as_of=as_of,
         requested_by=requested_by,
     )
-    scores = []
-    for pk, row in zip(pks, values, strict=True):
-        score = CreditScore(pk=pk, **dict(zip(_SCORE_FIELDS, row, strict=True)))
-        score._state.adding = False
-        scores.append(score)
-    return scores
+    return [_instance(pk, row) for pk, row in zip(pks, values, strict=True)]
+
+
+def _instance(pk: int | None, row: tuple) -> CreditScore:
+    """The ``CreditScore`` of a row's column values (its reasons: JSON text)."""
+    fields = dict(zip(_SCORE_FIELDS, row, strict=True))
+    fields["reasons"] = json.loads(fields["reasons"])
+    score = CreditScore(pk=pk, **fields)
+    score._state.adding = pk is None
+    return score
 
 
 def score_batch(
@@ -312,20 +331,17 @@ def _score(
     version = model or champion()
     loaded = load_model(version)
     columns = _model_columns(loaded)
-    authorizations = _scoring_authorizations(enterprise_ids)
-    ids = sorted(authorizations)
+    ids = _with_scoring_consent(enterprise_ids)
     if not ids:
         return [], []
     vectors = _latest_vectors(ids, as_of)
     missing = [enterprise_id for enterprise_id in ids if enterprise_id not in vectors]
     if missing:
-        vectors.update(
-            features_refresh(
-                enterprise_ids=missing,
-                as_of=as_of,
-                authorizations={i: authorizations[i] for i in missing},
-            )
-        )
+        vectors.update(features_refresh(enterprise_ids=missing, as_of=as_of))
+        # A consent revoked in between: that enterprise is not scored.
+        ids = [enterprise_id for enterprise_id in ids if enterprise_id in vectors]
+        if not ids:
+            return [], []
     chosen = [vectors[enterprise_id] for enterprise_id in ids]
     every_feature = np.frombuffer(
         b"".join(vector.values for vector in chosen), dtype="<f8"
@@ -371,8 +387,9 @@ def _score_rows(
     loaded: LoadedModel,
     requested_by: User | None,
 ) -> list[tuple]:
-    """Each score's column values (``_SCORE_FIELDS``), from whole arrays."""
-    codes = reason_codes_for_rows(scored.contributions, loaded.feature_names)
+    """Each score's column values (``_SCORE_FIELDS``; the reasons as JSON text), from
+    whole arrays."""
+    codes = reason_codes_json_for_rows(scored.contributions, loaded.feature_names)
     contributions = np.ascontiguousarray(scored.contributions, dtype="<f4").tobytes()
     width = (len(loaded.feature_names) + 1) * 4
     requested_by_id = requested_by.pk if requested_by is not None else None
@@ -411,23 +428,16 @@ def _score_rows(
 
 
 def _write_scores(values: list[tuple]) -> list[int]:
-    """Insert the score rows; their ids, in order. On PostgreSQL through ``COPY`` with
-    the values as they are (each is already what its column stores), else through
-    ``bulk_create``."""
+    """Insert the score rows; their ids, in order. On PostgreSQL with ``COPY`` (see
+    ``_copy_text``), else with ``bulk_create``."""
     if connection.vendor != "postgresql":
         created = CreditScore.objects.bulk_create(
-            [
-                CreditScore(**dict(zip(_SCORE_FIELDS, row, strict=True)))
-                for row in values
-            ],
-            batch_size=1000,
+            [_instance(None, row) for row in values], batch_size=1000
         )
         return [score.pk for score in created]
     from psycopg import sql
-    from psycopg.types.json import Jsonb
 
     meta = CreditScore._meta
-    reasons = _SCORE_FIELDS.index("reasons")
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(meta.db_table),
         sql.SQL(", ").join(
@@ -443,11 +453,44 @@ def _write_scores(values: list[tuple]) -> list[int]:
         )
         pks = sorted(pk for (pk,) in cursor.fetchall())
         with cursor.cursor.copy(statement) as copy:
-            for pk, row in zip(pks, values, strict=True):
-                copy.write_row(
-                    (pk, *row[:reasons], Jsonb(row[reasons]), *row[reasons + 1 :])
-                )
+            copy.write(_copy_text(pks, values))
     return pks
+
+
+def _copy_text(pks: list[int], values: list[tuple]) -> str:
+    """The rows in ``COPY``'s text format, written in one piece rather than through
+    psycopg's per-value adaptation (a third of the write's time). Every value is one
+    PostgreSQL reads back exactly: integers; floats by ``repr`` (the shortest text
+    that parses to the same double); ISO dates and times; bytea as ``\\x`` + hex;
+    the reasons' JSON text (identifiers and numbers: nothing to escape, checked);
+    ``\\N`` for NULL."""
+    lines = []
+    null = "\\N"
+    for pk, row in zip(pks, values, strict=True):
+        (
+            enterprise_id,
+            model_version_id,
+            feature_vector_id,
+            as_of,
+            score,
+            pd_value,
+            margin,
+            grade,
+            contributions,
+            reasons,
+            requested_by_id,
+            created_at,
+        ) = row
+        if any(character in reasons for character in "\\\t\n\r"):
+            raise ValueError(f"reasons not writable as COPY text: {reasons!r}")
+        lines.append(
+            f"{pk}\t{enterprise_id}\t{model_version_id}\t{feature_vector_id}\t"
+            f"{as_of.isoformat()}\t{score!r}\t{pd_value!r}\t{margin!r}\t{grade}\t"
+            f"\\\\x{contributions.hex()}\t{reasons}\t"
+            f"{null if requested_by_id is None else requested_by_id}\t"
+            f"{created_at.isoformat()}\n"
+        )
+    return "".join(lines)
 
 
 #: The access-log fields scoring sets (``accessed_at`` is the time of the write).
