@@ -434,6 +434,9 @@ def _write_scores(values: list[tuple]) -> list[int]:
         created = CreditScore.objects.bulk_create(
             [_instance(None, row) for row in values], batch_size=1000
         )
+        # ``auto_now_add`` stamped each row as it was saved: keep what was stored.
+        for position, score in enumerate(created):
+            values[position] = (*values[position][:-1], score.created_at)
         return [score.pk for score in created]
     from psycopg import sql
 

@@ -214,3 +214,35 @@ def test_no_vector_is_computed_once_the_consent_is_revoked(scored_enterprise):
     counts = (FeatureVector.objects.count(), DataAccessLog.objects.count())
     assert services.features_refresh(enterprise_ids=[enterprise.pk]) == {}
     assert (FeatureVector.objects.count(), DataAccessLog.objects.count()) == counts
+
+
+def test_a_stored_score_reads_back_exactly_what_was_computed(scored_enterprise):
+    enterprise, owner = scored_enterprise
+    score = services.enterprise_score(enterprise=enterprise, requested_by=owner)
+    stored = CreditScore.objects.get(pk=score.pk)
+    for field in (
+        "enterprise_id",
+        "model_version_id",
+        "feature_vector_id",
+        "as_of",
+        "score",
+        "pd",
+        "margin",
+        "grade",
+        "reasons",
+        "requested_by_id",
+        "created_at",
+    ):
+        assert getattr(stored, field) == getattr(score, field), field
+    assert bytes(stored.contribution_values) == bytes(score.contribution_values)
+
+
+def test_batch_scoring_writes_the_same_rows_as_online_scoring(scored_enterprise):
+    enterprise, _owner = scored_enterprise
+    online = services.enterprise_score(enterprise=enterprise)
+    assert services.score_batch(enterprise_ids=[enterprise.pk]) == 1
+    batch = CreditScore.objects.exclude(pk=online.pk).get(enterprise=enterprise)
+    for field in ("feature_vector_id", "as_of", "score", "pd", "margin", "grade"):
+        assert getattr(batch, field) == getattr(online, field), field
+    assert batch.reasons == online.reasons
+    assert bytes(batch.contribution_values) == bytes(online.contribution_values)

@@ -124,3 +124,17 @@ def test_reason_codes_of_many_rows_equal_those_of_each_row():
             dict(zip(FEATURE_NAMES, row[:-1].tolist(), strict=True))
         )
     assert any(len(codes) == 4 for codes in rows)
+
+
+def test_reason_codes_as_json_text_are_the_codes():
+    import json
+
+    from scoring.reasons import reason_codes_for_rows, reason_codes_json_for_rows
+
+    rng = np.random.default_rng(11)
+    matrix = rng.normal(scale=0.3, size=(200, len(FEATURE_NAMES) + 1))
+    matrix[5, 3] = np.nan  # the row-by-row path
+    texts = reason_codes_json_for_rows(matrix, FEATURE_NAMES)
+    assert [json.loads(text) for text in texts] == reason_codes_for_rows(
+        matrix, FEATURE_NAMES
+    )
