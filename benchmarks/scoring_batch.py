@@ -12,10 +12,15 @@ A model is trained on a synthetic sample (``draw_sample(enterprises_per_vintage=
 2000)``), registered and promoted (with ``--keep``, the champion already in the
 database is reused). Then, in this one process:
 
-(a) end to end: ``scoring.services.score_enterprises`` over every enterprise id in
-    chunks of ``--chunk`` (sequentially: what one Celery worker does per chunk) —
-    consent check, records read from PostgreSQL, features, xgboost margin and
-    ``pred_contribs``, reasons, ``CreditScore`` and ``DataAccessLog`` rows written;
+(0) features: each enterprise's ``FeatureVector`` as of 2025-12-31 is computed from
+    its records and stored (``features_refresh``, what every pull does), unless the
+    database already holds them (``--refresh-features`` forces it); timed apart;
+(a) end to end: ``scoring.services.score_batch`` over every enterprise id in chunks
+    of ``--chunk`` (sequentially: what one Celery worker process does per chunk) —
+    consent check, stored vectors read from PostgreSQL, xgboost margin and
+    ``pred_contribs``, reason codes, ``CreditScore`` rows written; with
+    ``--workers N``, also through ``scoring.tasks.batch_score`` on a real
+    ``celery worker`` with N processes (Redis as broker and result store);
 (b) raw: the same feature matrix (the one (a) scored, captured, not timed) through
     ``booster.inplace_predict(matrix, predict_type="margin")`` and
     ``booster.predict(DMatrix(matrix), pred_contribs=True)``.
@@ -23,14 +28,15 @@ database is reused). Then, in this one process:
 It prints both throughputs, the ratio ``raw time / end-to-end time`` (the target is
 ≥ 0.5: end to end at least half as fast as raw xgboost) and the end-to-end time by
 stage, measured by wrapping the service's own stage functions (``STAGES``). Every
-end-to-end pass starts from empty CreditScore and DataAccessLog tables (TRUNCATE, in
-the benchmark database only).
+end-to-end pass starts from an empty CreditScore table (TRUNCATE, in the benchmark
+database only).
 
 Usage::
 
     python benchmarks/scoring_batch.py [--enterprises 100000] [--chunk 5000]
         [--database-url postgres://postgres@127.0.0.1:5432/xinyidai_bench]
         [--keep] [--retrain] [--repeat 1] [--raw-repeat 3] [--load-only]
+        [--workers 0] [--worker-nthread 1] [--refresh-features]
 
 Loading 100,000 enterprises (17.9 million records) takes about 10 minutes on two
 cores; ``--keep`` reuses them.
