@@ -197,7 +197,6 @@ def features_refresh(
     *,
     enterprise_ids: Sequence[int],
     as_of: dt.date | None = None,
-    authorizations: dict[int, _Consent] | None = None,
 ) -> dict[int, _Vector]:
     """Compute and store the features of enterprises under their scoring consent, as of
     a date (today by default), from their stored records; those without a scoring
@@ -207,8 +206,7 @@ def features_refresh(
     row per category the consent covers.
     """
     as_of = as_of or timezone.localdate()
-    if authorizations is None:
-        authorizations = _scoring_authorizations(enterprise_ids)
+    authorizations = _scoring_authorizations(enterprise_ids)
     ids = sorted(authorizations)
     if not ids:
         return {}
