@@ -119,6 +119,12 @@ class FeatureVector(models.Model):
                 name="scoring_fv_latest",
             )
         ]
+        constraints = [
+            # What a score's (feature_vector, enterprise) foreign key refers to.
+            models.UniqueConstraint(
+                fields=["id", "enterprise"], name="scoring_fv_id_enterprise"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.enterprise_id} @ {self.as_of}"
@@ -151,12 +157,19 @@ class CreditScore(models.Model):
     # The indexes are the two the pages read by (an enterprise's scores, newest
     # first; a model's scores since a date, for drift): batch scoring writes every
     # index once per row, so the foreign keys' own single-column ones are left out.
+    #
+    # ``enterprise`` and ``feature_vector`` are checked together, on PostgreSQL, by
+    # one foreign key (feature_vector_id, enterprise_id) → the vector's (id,
+    # enterprise_id) (migration 0004): the snapshot exists and is of this
+    # enterprise, whose existence the vector's own foreign key ensures. One check
+    # per row instead of two, and the stronger one.
     enterprise = models.ForeignKey(
         Enterprise,
         on_delete=models.PROTECT,
         related_name="credit_scores",
         verbose_name=_("enterprise"),
         db_index=False,
+        db_constraint=False,
     )
     model_version = models.ForeignKey(
         ModelVersion,
@@ -176,6 +189,7 @@ class CreditScore(models.Model):
         related_name="scores",
         verbose_name=_("feature snapshot"),
         db_index=False,  # vectors are never deleted, nor scores looked up by vector
+        db_constraint=False,  # the (feature_vector, enterprise) key above
     )
     contribution_values = models.BinaryField(
         _("contribution per feature"),

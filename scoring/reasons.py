@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -356,47 +359,85 @@ def _codes_row_by_row(contributions: np.ndarray, names: Sequence[str]) -> list:
     ]
 
 
-def _ranked_rows(contributions: np.ndarray, names: Sequence[str]) -> list | None:
-    """For each row, its four top factors ranked as ``reason_codes`` ranks them:
-    (groups, totals, dominant features), non-adverse ones included (total ≤ 0) for
-    the caller to drop. ``None`` if a contribution is NaN: max() and argmax disagree
-    about NaN, so the row-by-row path decides then.
+@dataclass(frozen=True)
+class _Layout:
+    """Where each factor's features are in a contribution matrix of ``names``, laid
+    out for ranking all rows at once. The matrix is extended by a column of zeros (a
+    factor's feature the model lacks contributes 0, as in ``reason_codes``) and one
+    of -inf (padding, never the largest).
 
-    Factor totals are summed feature by feature in ``FEATURES`` order, as
-    ``group_contributions`` sums them, so they are the same floats; the factors are
-    ranked for all rows at once.
-    """
+    ``summed[g, k]``: the column of factor ``g``'s ``k``-th feature in ``FEATURES``
+    order (totals are summed in that order, as ``group_contributions`` sums them, so
+    they are the same floats); ``by_name[g, k]``: the same features by name, greatest
+    first (``argmax`` takes the first maximum, and ``max()`` over (contribution,
+    name) the greatest name of equal ones); ``objects[g, k]``: the JSON object of
+    factor ``g`` with ``by_name[g, k]`` as its feature, to format its total into."""
+
+    groups: tuple[str, ...]
+    members: tuple[tuple[str, ...], ...]  # by name, greatest first
+    summed: np.ndarray
+    by_name: np.ndarray
+    objects: np.ndarray
+
+
+@lru_cache(maxsize=8)
+def _layout(names: tuple[str, ...]) -> _Layout:
+    column = {name: position for position, name in enumerate(names)}
+    zero, padding = len(names), len(names) + 1
+    groups = tuple(sorted(GROUPS))  # a stable sort of -total then ties by name
+    width = max(len(_MEMBERS[group]) for group in groups)
+    summed = np.full((len(groups), width), zero, dtype=np.intp)
+    by_name = np.full((len(groups), width), padding, dtype=np.intp)
+    members = []
+    for g, group in enumerate(groups):
+        for k, name in enumerate(_MEMBERS[group]):
+            summed[g, k] = column.get(name, zero)
+        ranked = tuple(sorted(_MEMBERS[group], reverse=True))
+        members.append(ranked)
+        for k, name in enumerate(ranked):
+            by_name[g, k] = column.get(name, zero)
+    # "%.6f" rounds as round(total, 6) does (both correctly rounded from the
+    # exact binary value), so the JSON number reads back as that float.
+    objects = np.full((len(groups), width), "", dtype=object)
+    for g, (group, ranked) in enumerate(zip(groups, members, strict=True)):
+        for k, name in enumerate(ranked):
+            objects[g, k] = (
+                f'{{"factor": "{group}", "feature": "{name}", "contribution": %.6f}}'
+            )
+    return _Layout(groups, tuple(members), summed, by_name, objects)
+
+
+def _ranked_rows(
+    contributions: np.ndarray, names: Sequence[str]
+) -> tuple[_Layout, np.ndarray, np.ndarray, np.ndarray] | None:
+    """For each row, its four top factors ranked as ``reason_codes`` ranks them, as
+    arrays (rows × 4) of factor positions, totals and dominant-feature positions (in
+    ``_layout(names)``), non-adverse ones included (total ≤ 0) for the caller to
+    drop. ``None`` if a contribution is NaN: max() and argmax disagree about NaN, so
+    the row-by-row path decides then."""
     matrix = _contribution_matrix(contributions, names)
-    rows = len(matrix)
     if np.isnan(matrix).any():
         return None
-    column = {name: position for position, name in enumerate(names)}
-    zeros = np.zeros(rows)
-
-    def contribution(name: str) -> np.ndarray:
-        return matrix[:, column[name]] if name in column else zeros
-
-    # Factors in name order: a stable sort of -total then breaks ties by name.
-    groups = sorted(GROUPS)
-    totals = np.zeros((rows, len(groups)))
-    for feature in FEATURES:
-        totals[:, groups.index(feature.group)] += contribution(feature.name)
-    # The dominant feature of each factor: the largest contribution, and of equal
-    # ones the greatest name (max() over (contribution, name) pairs); argmax takes
-    # the first maximum, so the members are stacked by name, greatest first.
-    dominant = np.empty((rows, len(groups)), dtype=object)
-    for position, group in enumerate(groups):
-        members = sorted(_MEMBERS[group], reverse=True)
-        stacked = np.stack([contribution(name) for name in members], axis=1)
-        dominant[:, position] = np.array(members, dtype=object)[
-            np.argmax(stacked, axis=1)
-        ]
+    layout = _layout(tuple(names))
+    rows = len(matrix)
+    extended = np.empty((rows, len(names) + 2))
+    extended[:, : len(names)] = matrix
+    extended[:, len(names)] = 0.0
+    extended[:, len(names) + 1] = -np.inf
+    totals = np.zeros((rows, len(layout.groups)))
+    for k in range(layout.summed.shape[1]):
+        totals += extended[:, layout.summed[:, k]]
     order = np.argsort(np.where(totals > 0, -totals, np.inf), axis=1, kind="stable")
     order = order[:, :MAX_REASONS]
-    top = np.take_along_axis(totals, order, axis=1).tolist()
-    top_dominant = np.take_along_axis(dominant, order, axis=1).tolist()
-    top_groups = np.array(groups, dtype=object)[order].tolist()
-    return list(zip(top_groups, top, top_dominant, strict=True))
+    # The dominant feature of the ranked factors only: their columns, by name.
+    columns = layout.by_name[order]  # rows × reasons × features per factor
+    dominant = np.argmax(
+        np.take_along_axis(extended, columns.reshape(rows, -1), axis=1).reshape(
+            columns.shape
+        ),
+        axis=2,
+    )
+    return layout, order, np.take_along_axis(totals, order, axis=1), dominant
 
 
 def reason_codes_for_rows(
@@ -411,13 +452,17 @@ def reason_codes_for_rows(
     ranked = _ranked_rows(contributions, names)
     if ranked is None:
         return _codes_row_by_row(contributions, names)
+    layout, order, totals, dominant = ranked
+    groups, members = layout.groups, layout.members
     return [
         [
-            _code(group, total, feature)
-            for group, total, feature in zip(groups, totals, dominant, strict=True)
+            _code(groups[g], total, members[g][k])
+            for g, total, k in zip(row_order, row_totals, row_dominant, strict=True)
             if total > 0
         ]
-        for groups, totals, dominant in ranked
+        for row_order, row_totals, row_dominant in zip(
+            order.tolist(), totals.tolist(), dominant.tolist(), strict=True
+        )
     ]
 
 
@@ -426,18 +471,23 @@ def reason_codes_json_for_rows(
 ) -> list[str]:
     """``reason_codes_for_rows`` as the JSON text of each row (what a score row
     stores), written without building the dictionaries: factor and feature names are
-    identifiers, and a finite float's ``repr`` is a JSON number."""
+    identifiers, and a finite total with six decimals is a JSON number."""
     ranked = _ranked_rows(contributions, names)
     if ranked is None:
         return [json.dumps(codes) for codes in _codes_row_by_row(contributions, names)]
-    return [
-        "["
-        + ", ".join(
-            f'{{"factor": "{group}", "feature": "{feature}", '
-            f'"contribution": {round(total, 6)!r}}}'
-            for group, total, feature in zip(groups, totals, dominant, strict=True)
-            if total > 0
+    layout, order, totals, dominant = ranked
+    # Every ranked factor's JSON object (rows × 4, flat), then each row's adverse
+    # ones (the first ``adverse[row]``: non-adverse factors are ranked last).
+    objects = list(
+        map(
+            operator.mod,
+            layout.objects[order, dominant].ravel().tolist(),
+            totals.ravel().tolist(),
         )
-        + "]"
-        for groups, totals, dominant in ranked
+    )
+    adverse = np.count_nonzero(totals > 0, axis=1).tolist()
+    width = order.shape[1]
+    return [
+        "[" + ", ".join(objects[row * width : row * width + count]) + "]"
+        for row, count in enumerate(adverse)
     ]

@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -288,22 +289,13 @@ def score_enterprises(
     date. Where there is none, the features are computed from the stored records now
     (``features_refresh``, which logs the read) and kept for the next time.
     """
-    values, pks = _score(
+    return _score(
         enterprise_ids=enterprise_ids,
         model=model,
         as_of=as_of,
         requested_by=requested_by,
+        instances=True,
     )
-    return [_instance(pk, row) for pk, row in zip(pks, values, strict=True)]
-
-
-def _instance(pk: int | None, row: tuple) -> CreditScore:
-    """The ``CreditScore`` of a row's column values (its reasons: JSON text)."""
-    fields = dict(zip(_SCORE_FIELDS, row, strict=True))
-    fields["reasons"] = json.loads(fields["reasons"])
-    score = CreditScore(pk=pk, **fields)
-    score._state.adding = pk is None
-    return score
 
 
 def score_batch(
@@ -313,9 +305,10 @@ def score_batch(
     as_of: dt.date | None = None,
 ) -> int:
     """``score_enterprises`` for a batch chunk: the same rows, only their number
-    returned (no model instance is built for them)."""
-    _values, pks = _score(enterprise_ids=enterprise_ids, model=model, as_of=as_of)
-    return len(pks)
+    returned (no model instance is built for them, nor their ids read back)."""
+    return len(
+        _score(enterprise_ids=enterprise_ids, model=model, as_of=as_of, instances=False)
+    )
 
 
 def _score(
@@ -324,14 +317,16 @@ def _score(
     model: ModelVersion | None,
     as_of: dt.date | None,
     requested_by: User | None = None,
-) -> tuple[list[tuple], list[int]]:
-    """Score and write; the rows' column values (``_SCORE_FIELDS``) and their ids."""
+    instances: bool,
+) -> Sequence:
+    """Score and write: the saved ``CreditScore`` instances, or (``instances`` false)
+    the rows written."""
     version = model or champion()
     loaded = load_model(version)
     columns = _model_columns(loaded)
     ids = _with_scoring_consent(enterprise_ids)
     if not ids:
-        return [], []
+        return []
     vectors = _latest_vectors(ids, as_of)
     missing = [enterprise_id for enterprise_id in ids if enterprise_id not in vectors]
     if missing:
@@ -339,14 +334,14 @@ def _score(
         # A consent revoked in between: that enterprise is not scored.
         ids = [enterprise_id for enterprise_id in ids if enterprise_id in vectors]
         if not ids:
-            return [], []
+            return []
     chosen = [vectors[enterprise_id] for enterprise_id in ids]
     every_feature = np.frombuffer(
         b"".join(vector.values for vector in chosen), dtype="<f8"
     ).reshape(len(ids), len(FEATURE_NAMES))
     matrix = np.ascontiguousarray(every_feature[:, columns], dtype=np.float64)
     scored = score_matrix(loaded, matrix)
-    values = _score_rows(
+    rows = _score_rows(
         ids=ids,
         vectors=chosen,
         version=version,
@@ -355,11 +350,10 @@ def _score(
         requested_by=requested_by,
     )
     with transaction.atomic():
-        pks = _write_scores(values)
-    return values, pks
+        return _write_scores(rows, instances=instances)
 
 
-#: The ``CreditScore`` fields scoring sets, in the order ``_score_rows`` gives them.
+#: The ``CreditScore`` fields scoring sets, in the order ``_ScoreRows.tuples`` gives.
 _SCORE_FIELDS = (
     "enterprise_id",
     "model_version_id",
@@ -376,6 +370,101 @@ _SCORE_FIELDS = (
 )
 
 
+@dataclass
+class _ScoreRows:
+    """The score rows of one call, column by column (``_SCORE_FIELDS``)."""
+
+    enterprise_ids: list[int]
+    vectors: list[_Vector]
+    model_version_id: int
+    scored: Scored
+    contributions: bytes  # float32, little-endian, ``width`` bytes a row
+    width: int
+    reasons: list[str]  # JSON text
+    requested_by_id: int | None
+    created_at: dt.datetime
+
+    def __len__(self) -> int:
+        return len(self.enterprise_ids)
+
+    def tuples(self) -> list[tuple]:
+        """Each row's values in ``_SCORE_FIELDS`` order."""
+        width = self.width
+        # tolist() gives the same Python floats as float() of each element.
+        return [
+            (
+                enterprise_id,
+                self.model_version_id,
+                vector.pk,
+                vector.as_of,
+                score,
+                pd_value,
+                margin,
+                grade,
+                self.contributions[row * width : (row + 1) * width],
+                reasons,
+                self.requested_by_id,
+                self.created_at,
+            )
+            for row, (enterprise_id, vector, score, pd_value, margin, grade, reasons) in (
+                enumerate(
+                    zip(
+                        self.enterprise_ids,
+                        self.vectors,
+                        self.scored.score.tolist(),
+                        self.scored.pd.tolist(),
+                        self.scored.margin.tolist(),
+                        self.scored.grade.tolist(),
+                        self.reasons,
+                        strict=True,
+                    )
+                )
+            )
+        ]
+
+    def copy_text(self, pks: list[int] | None = None) -> str:
+        """The rows in ``COPY``'s text format (with ``pks`` first, if given), built
+        column by column rather than through psycopg's per-value adaptation. Every
+        value is one PostgreSQL reads back exactly: integers; floats by ``repr``
+        (the shortest text that parses to the same double); ISO dates and times;
+        bytea as ``\\x`` + hex; the reasons' JSON text (identifiers and numbers:
+        nothing to escape, checked); ``\\N`` for NULL."""
+        count = len(self)
+        reasons = "".join(self.reasons)
+        if any(character in reasons for character in "\\\t\n\r"):
+            raise ValueError("reasons not writable as COPY text")
+        dates: dict[dt.date, str] = {}
+        step = 2 * self.width
+        contributions = self.contributions.hex()
+        columns = [
+            map(str, self.enterprise_ids),
+            repeat(str(self.model_version_id), count),
+            [str(vector.pk) for vector in self.vectors],
+            [
+                dates.get(vector.as_of)
+                or dates.setdefault(vector.as_of, vector.as_of.isoformat())
+                for vector in self.vectors
+            ],
+            map(repr, self.scored.score.tolist()),
+            map(repr, self.scored.pd.tolist()),
+            map(repr, self.scored.margin.tolist()),
+            self.scored.grade.tolist(),
+            [
+                "\\\\x" + contributions[start : start + step]
+                for start in range(0, count * step, step)
+            ],
+            self.reasons,
+            repeat(
+                "\\N" if self.requested_by_id is None else str(self.requested_by_id),
+                count,
+            ),
+            repeat(self.created_at.isoformat(), count),
+        ]
+        if pks is not None:
+            columns.insert(0, map(str, pks))
+        return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+
+
 def _score_rows(
     *,
     ids: list[int],
@@ -384,114 +473,64 @@ def _score_rows(
     scored: Scored,
     loaded: LoadedModel,
     requested_by: User | None,
-) -> list[tuple]:
-    """Each score's column values (``_SCORE_FIELDS``; the reasons as JSON text), from
-    whole arrays."""
-    codes = reason_codes_json_for_rows(scored.contributions, loaded.feature_names)
-    contributions = np.ascontiguousarray(scored.contributions, dtype="<f4").tobytes()
-    width = (len(loaded.feature_names) + 1) * 4
-    requested_by_id = requested_by.pk if requested_by is not None else None
-    created_at = timezone.now()
-    # tolist() gives the same Python floats as float() of each element.
-    return [
-        (
-            enterprise_id,
-            version.pk,
-            vector.pk,
-            vector.as_of,
-            score,
-            pd_value,
-            margin,
-            grade,
-            contributions[row * width : (row + 1) * width],
-            row_codes,
-            requested_by_id,
-            created_at,
-        )
-        for row, (enterprise_id, vector, score, pd_value, margin, grade, row_codes) in (
-            enumerate(
-                zip(
-                    ids,
-                    vectors,
-                    scored.score.tolist(),
-                    scored.pd.tolist(),
-                    scored.margin.tolist(),
-                    scored.grade.tolist(),
-                    codes,
-                    strict=True,
-                )
-            )
-        )
-    ]
+) -> _ScoreRows:
+    """The score rows (the reasons as JSON text), from whole arrays."""
+    return _ScoreRows(
+        enterprise_ids=ids,
+        vectors=vectors,
+        model_version_id=version.pk,
+        scored=scored,
+        contributions=np.ascontiguousarray(scored.contributions, dtype="<f4").tobytes(),
+        width=(len(loaded.feature_names) + 1) * 4,
+        reasons=reason_codes_json_for_rows(scored.contributions, loaded.feature_names),
+        requested_by_id=requested_by.pk if requested_by is not None else None,
+        created_at=timezone.now(),
+    )
 
 
-def _write_scores(values: list[tuple]) -> list[int]:
-    """Insert the score rows; their ids, in order. On PostgreSQL with ``COPY`` (see
-    ``_copy_text``), else with ``bulk_create``."""
+def _instance(pk: int | None, row: tuple) -> CreditScore:
+    """The ``CreditScore`` of a row's values (its reasons: JSON text)."""
+    fields = dict(zip(_SCORE_FIELDS, row, strict=True))
+    fields["reasons"] = json.loads(fields["reasons"])
+    score = CreditScore(pk=pk, **fields)
+    score._state.adding = pk is None
+    return score
+
+
+def _write_scores(rows: _ScoreRows, *, instances: bool) -> Sequence:
+    """Insert the score rows: on PostgreSQL with one ``COPY``, else with
+    ``bulk_create``. Their saved instances, in order; with ``instances`` false, the
+    rows themselves (a batch chunk reads no ids back)."""
     if connection.vendor != "postgresql":
+        # ``auto_now_add`` stamps each row as it is saved: the instances keep that.
         created = CreditScore.objects.bulk_create(
-            [_instance(None, row) for row in values], batch_size=1000
+            [_instance(None, row) for row in rows.tuples()], batch_size=1000
         )
-        # ``auto_now_add`` stamped each row as it was saved: keep what was stored.
-        for position, score in enumerate(created):
-            values[position] = (*values[position][:-1], score.created_at)
-        return [score.pk for score in created]
+        return created if instances else rows
     from psycopg import sql
 
     meta = CreditScore._meta
+    fields = ("id", *_SCORE_FIELDS) if instances else _SCORE_FIELDS
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(meta.db_table),
         sql.SQL(", ").join(
-            sql.Identifier(meta.get_field(name).column)
-            for name in ("id", *_SCORE_FIELDS)
+            sql.Identifier(meta.get_field(name).column) for name in fields
         ),
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-            "FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(values)],
-        )
-        pks = sorted(pk for (pk,) in cursor.fetchall())
+        pks = None
+        if instances:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                "FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            pks = sorted(pk for (pk,) in cursor.fetchall())
         with cursor.cursor.copy(statement) as copy:
-            copy.write(_copy_text(pks, values))
-    return pks
-
-
-def _copy_text(pks: list[int], values: list[tuple]) -> str:
-    """The rows in ``COPY``'s text format, written in one piece rather than through
-    psycopg's per-value adaptation (a third of the write's time). Every value is one
-    PostgreSQL reads back exactly: integers; floats by ``repr`` (the shortest text
-    that parses to the same double); ISO dates and times; bytea as ``\\x`` + hex;
-    the reasons' JSON text (identifiers and numbers: nothing to escape, checked);
-    ``\\N`` for NULL."""
-    lines = []
-    null = "\\N"
-    for pk, row in zip(pks, values, strict=True):
-        (
-            enterprise_id,
-            model_version_id,
-            feature_vector_id,
-            as_of,
-            score,
-            pd_value,
-            margin,
-            grade,
-            contributions,
-            reasons,
-            requested_by_id,
-            created_at,
-        ) = row
-        if any(character in reasons for character in "\\\t\n\r"):
-            raise ValueError(f"reasons not writable as COPY text: {reasons!r}")
-        lines.append(
-            f"{pk}\t{enterprise_id}\t{model_version_id}\t{feature_vector_id}\t"
-            f"{as_of.isoformat()}\t{score!r}\t{pd_value!r}\t{margin!r}\t{grade}\t"
-            f"\\\\x{contributions.hex()}\t{reasons}\t"
-            f"{null if requested_by_id is None else requested_by_id}\t"
-            f"{created_at.isoformat()}\n"
-        )
-    return "".join(lines)
+            copy.write(rows.copy_text(pks))
+    if pks is None:
+        return rows
+    return [_instance(pk, row) for pk, row in zip(pks, rows.tuples(), strict=True)]
 
 
 #: The access-log fields scoring sets (``accessed_at`` is the time of the write).

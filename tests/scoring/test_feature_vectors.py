@@ -246,3 +246,59 @@ def test_batch_scoring_writes_the_same_rows_as_online_scoring(scored_enterprise)
         assert getattr(batch, field) == getattr(online, field), field
     assert batch.reasons == online.reasons
     assert bytes(batch.contribution_values) == bytes(online.contribution_values)
+    assert (batch.enterprise_id, batch.model_version_id, batch.requested_by_id) == (
+        enterprise.pk,
+        online.model_version_id,
+        None,
+    )
+
+
+def _score_row(score: CreditScore, **changes) -> CreditScore:
+    """A copy of ``score``'s row, unsaved, with ``changes``."""
+    fields = {
+        field.attname: getattr(score, field.attname)
+        for field in CreditScore._meta.concrete_fields
+        if not field.primary_key
+    }
+    return CreditScore(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("wrong", ["enterprise", "vector"])
+def test_a_score_must_point_to_a_vector_of_its_own_enterprise(
+    postgres, scored_enterprise, wrong
+):
+    """One composite foreign key checks a score's snapshot and enterprise together:
+    a vector of another enterprise, or none at all, is refused; nothing is written."""
+    from django.db import IntegrityError, connection, transaction
+
+    from creditdata.synthetic import synthetic_uscc
+    from tests.factories.borrowers import enterprise_with_owner
+
+    enterprise, _owner = scored_enterprise
+    score = services.enterprise_score(enterprise=enterprise)
+    other, _other_owner = enterprise_with_owner(uscc=synthetic_uscc(78))
+    changes = (
+        {"enterprise_id": other.pk}
+        if wrong == "enterprise"
+        else {"feature_vector_id": FeatureVector.objects.order_by("-pk")[0].pk + 1}
+    )
+    with pytest.raises(IntegrityError, match="scoring_score_vector_enterprise_fk"):
+        with transaction.atomic():
+            _score_row(score, **changes).save()
+            connection.check_constraints()  # deferred to commit otherwise
+    assert list(CreditScore.objects.values_list("pk", flat=True)) == [score.pk]
+
+
+def test_a_vector_a_score_points_to_cannot_be_deleted(postgres, scored_enterprise):
+    from django.db import IntegrityError, connection, transaction
+
+    enterprise, _owner = scored_enterprise
+    score = services.enterprise_score(enterprise=enterprise)
+    with pytest.raises(IntegrityError, match="scoring_score_vector_enterprise_fk"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM scoring_featurevector WHERE id = %s",
+                [score.feature_vector_id],
+            )
+            connection.check_constraints()
+    assert FeatureVector.objects.filter(pk=score.feature_vector_id).exists()
