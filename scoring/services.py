@@ -406,7 +406,15 @@ class _ScoreRows:
                 self.requested_by_id,
                 self.created_at,
             )
-            for row, (enterprise_id, vector, score, pd_value, margin, grade, reasons) in (
+            for row, (
+                enterprise_id,
+                vector,
+                score,
+                pd_value,
+                margin,
+                grade,
+                reasons,
+            ) in (
                 enumerate(
                     zip(
                         self.enterprise_ids,

@@ -282,10 +282,12 @@ def test_a_score_must_point_to_a_vector_of_its_own_enterprise(
         if wrong == "enterprise"
         else {"feature_vector_id": FeatureVector.objects.order_by("-pk")[0].pk + 1}
     )
-    with pytest.raises(IntegrityError, match="scoring_score_vector_enterprise_fk"):
-        with transaction.atomic():
-            _score_row(score, **changes).save()
-            connection.check_constraints()  # deferred to commit otherwise
+    with (
+        pytest.raises(IntegrityError, match="scoring_score_vector_enterprise_fk"),
+        transaction.atomic(),
+    ):
+        _score_row(score, **changes).save()
+        connection.check_constraints()  # deferred to commit otherwise
     assert list(CreditScore.objects.values_list("pk", flat=True)) == [score.pk]
 
 
@@ -294,11 +296,14 @@ def test_a_vector_a_score_points_to_cannot_be_deleted(postgres, scored_enterpris
 
     enterprise, _owner = scored_enterprise
     score = services.enterprise_score(enterprise=enterprise)
-    with pytest.raises(IntegrityError, match="scoring_score_vector_enterprise_fk"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "DELETE FROM scoring_featurevector WHERE id = %s",
-                [score.feature_vector_id],
-            )
-            connection.check_constraints()
+    with (
+        pytest.raises(IntegrityError, match="scoring_score_vector_enterprise_fk"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "DELETE FROM scoring_featurevector WHERE id = %s",
+            [score.feature_vector_id],
+        )
+        connection.check_constraints()
     assert FeatureVector.objects.filter(pk=score.feature_vector_id).exists()
