@@ -875,7 +875,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     other = first - accounted
     print(
-        f"  {'other (transaction and its foreign-key checks, loop)':<48} "
+        f"  {'other (commit: foreign-key checks; loop)':<48} "
         f"{other:8.2f} s  {100 * other / first:5.1f} %"
     )
     print(f"  {'total':<48} {first:8.2f} s")

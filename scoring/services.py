@@ -15,7 +15,6 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -463,9 +462,8 @@ def _instance(pk: int | None, row: tuple) -> CreditScore:
     return score
 
 
-#: The PostgreSQL types of ``id`` and ``_SCORE_FIELDS``, for a binary ``COPY``.
+#: The PostgreSQL types of ``_SCORE_FIELDS``, for a binary ``COPY``.
 _SCORE_TYPES = {
-    "id": "int8",
     "enterprise_id": "int8",
     "model_version_id": "int8",
     "feature_vector_id": "int8",
@@ -482,14 +480,15 @@ _SCORE_TYPES = {
 
 
 def _write_scores(rows: _ScoreRows, *, instances: bool) -> Sequence:
-    """Insert the score rows: on PostgreSQL with one binary ``COPY``, else with
-    ``bulk_create``. Their saved instances, in order; with ``instances`` false, the
-    rows themselves (a batch chunk reads no ids back).
+    """Insert the score rows. Online (``instances``: the saved instances, in order)
+    with ``bulk_create`` — one ``INSERT … RETURNING`` for a single score; a batch
+    chunk on PostgreSQL with one binary ``COPY`` and no ids read back (the rows
+    themselves returned).
 
     Binary: PostgreSQL parses no text (floats arrive as their exact bits) and psycopg
     sends each value by its type, the reasons' JSON text as it is. A bulk INSERT
     (Django sends each column as an array) costs several times more."""
-    if connection.vendor != "postgresql":
+    if instances or connection.vendor != "postgresql":
         # ``auto_now_add`` stamps each row as it is saved: the instances keep that.
         created = CreditScore.objects.bulk_create(
             [_instance(None, row) for row in rows.tuples()], batch_size=1000
@@ -499,40 +498,24 @@ def _write_scores(rows: _ScoreRows, *, instances: bool) -> Sequence:
     from psycopg.types.json import Jsonb
 
     meta = CreditScore._meta
-    fields = ("id", *_SCORE_FIELDS) if instances else _SCORE_FIELDS
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(meta.db_table),
         sql.SQL(", ").join(
-            sql.Identifier(meta.get_field(name).column) for name in fields
+            sql.Identifier(meta.get_field(name).column) for name in _SCORE_FIELDS
         ),
     )
-    tuples = rows.tuples()
     reasons = _SCORE_FIELDS.index("reasons")
-    with connection.cursor() as cursor:
-        if instances:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-                "FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, len(rows)],
-            )
-            pks = sorted(pk for (pk,) in cursor.fetchall())
-            ids = [(pk,) for pk in pks]
-        else:
-            ids = repeat((), len(rows))
-        with cursor.cursor.copy(statement) as copy:
-            copy.set_types([_SCORE_TYPES[name] for name in fields])
-            for pk, row in zip(ids, tuples, strict=True):
-                copy.write_row(
-                    (
-                        *pk,
-                        *row[:reasons],
-                        Jsonb(row[reasons], dumps=_as_is),
-                        *row[reasons + 1 :],
-                    )
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        copy.set_types([_SCORE_TYPES[name] for name in _SCORE_FIELDS])
+        for row in rows.tuples():
+            copy.write_row(
+                (
+                    *row[:reasons],
+                    Jsonb(row[reasons], dumps=_as_is),
+                    *row[reasons + 1 :],
                 )
-    if not instances:
-        return rows
-    return [_instance(pk, row) for pk, row in zip(pks, tuples, strict=True)]
+            )
+    return rows
 
 
 def _as_is(text: str) -> str:
