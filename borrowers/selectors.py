@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Organization, OrganizationKind, User
@@ -47,12 +47,15 @@ def active_authorizations(
     """Consents in force now: granted, started, not ended, not revoked, current notice;
     of one enterprise, or of several (``enterprise_ids``)."""
     at = at or timezone.now()
-    current = ConsentNotice.objects.filter(published_at__lte=at).first()
+    # The current notice as a subquery: one query in all, not one more round trip.
+    current = ConsentNotice.objects.filter(published_at__lte=at).order_by(
+        "-published_at", "-pk"
+    )[:1]
     queryset = CreditAuthorization.objects.filter(
         Q(revoked_at__isnull=True) | Q(revoked_at__gt=at),
         valid_from__lte=at,
         valid_to__gt=at,
-        notice=current,
+        notice=Subquery(current.values("pk")),
     )
     if enterprise is not None:
         return queryset.filter(enterprise=enterprise)
@@ -110,17 +113,25 @@ def enterprise_access_log(*, enterprise: Enterprise) -> QuerySet[DataAccessLog]:
     )
 
 
+def _platform_organizations() -> QuerySet[Organization]:
+    return Organization.objects.filter(
+        kind=OrganizationKind.PLATFORM, is_active=True
+    ).order_by("pk")[:1]
+
+
+def platform_organization_id() -> Subquery:
+    """``platform_organization()``'s id as a subquery, for a filter (no round trip
+    of its own; none matches while the organization is missing)."""
+    return Subquery(_platform_organizations().values("pk"))
+
+
 def platform_organization() -> Organization:
     """The platform operator's organization: the grantee of scoring consents.
 
     A data migration creates it; should it ever be missing (a flushed database), it is
     created again under the same name rather than failing every consent and score.
     """
-    organization = (
-        Organization.objects.filter(kind=OrganizationKind.PLATFORM, is_active=True)
-        .order_by("pk")
-        .first()
-    )
+    organization = _platform_organizations().first()
     if organization is None:
         from accounts.migrations import PLATFORM_NAME
 

@@ -144,7 +144,7 @@ def _scoring_authorizations(enterprise_ids: Sequence[int]) -> dict[int, _Consent
     for pk, enterprise_id, grantee_id, purpose, scope in (
         borrower_selectors.active_authorizations(enterprise_ids=list(enterprise_ids))
         .filter(
-            grantee=borrower_selectors.platform_organization(),
+            grantee=borrower_selectors.platform_organization_id(),
             purpose=ConsentPurpose.SCORING,
         )
         .order_by("enterprise_id", "-granted_at", "-pk")
@@ -184,7 +184,7 @@ def _with_scoring_consent(enterprise_ids: Sequence[int]) -> list[int]:
     return sorted(
         borrower_selectors.active_authorizations(enterprise_ids=list(enterprise_ids))
         .filter(
-            grantee=borrower_selectors.platform_organization(),
+            grantee=borrower_selectors.platform_organization_id(),
             purpose=ConsentPurpose.SCORING,
         )
         .order_by()
