@@ -317,9 +317,9 @@ def _score(
     as_of: dt.date | None,
     requested_by: User | None = None,
     instances: bool,
-) -> Sequence:
+) -> list:
     """Score and write: the saved ``CreditScore`` instances, or (``instances`` false)
-    the rows written."""
+    the rows written (``_SCORE_FIELDS`` values)."""
     version = model or champion()
     loaded = load_model(version)
     columns = _model_columns(loaded)
@@ -352,7 +352,7 @@ def _score(
         return _write_scores(rows, instances=instances)
 
 
-#: The ``CreditScore`` fields scoring sets, in the order ``_ScoreRows.tuples`` gives.
+#: The ``CreditScore`` fields scoring sets, in the order ``_score_rows`` gives them.
 _SCORE_FIELDS = (
     "enterprise_id",
     "model_version_id",
@@ -369,67 +369,6 @@ _SCORE_FIELDS = (
 )
 
 
-@dataclass
-class _ScoreRows:
-    """The score rows of one call, column by column (``_SCORE_FIELDS``)."""
-
-    enterprise_ids: list[int]
-    vectors: list[_Vector]
-    model_version_id: int
-    scored: Scored
-    contributions: bytes  # float32, little-endian, ``width`` bytes a row
-    width: int
-    reasons: list[str]  # JSON text
-    requested_by_id: int | None
-    created_at: dt.datetime
-
-    def __len__(self) -> int:
-        return len(self.enterprise_ids)
-
-    def tuples(self) -> list[tuple]:
-        """Each row's values in ``_SCORE_FIELDS`` order."""
-        width = self.width
-        # tolist() gives the same Python floats as float() of each element.
-        return [
-            (
-                enterprise_id,
-                self.model_version_id,
-                vector.pk,
-                vector.as_of,
-                score,
-                pd_value,
-                margin,
-                grade,
-                self.contributions[row * width : (row + 1) * width],
-                reasons,
-                self.requested_by_id,
-                self.created_at,
-            )
-            for row, (
-                enterprise_id,
-                vector,
-                score,
-                pd_value,
-                margin,
-                grade,
-                reasons,
-            ) in (
-                enumerate(
-                    zip(
-                        self.enterprise_ids,
-                        self.vectors,
-                        self.scored.score.tolist(),
-                        self.scored.pd.tolist(),
-                        self.scored.margin.tolist(),
-                        self.scored.grade.tolist(),
-                        self.reasons,
-                        strict=True,
-                    )
-                )
-            )
-        ]
-
-
 def _score_rows(
     *,
     ids: list[int],
@@ -438,28 +377,52 @@ def _score_rows(
     scored: Scored,
     loaded: LoadedModel,
     requested_by: User | None,
-) -> _ScoreRows:
-    """The score rows (the reasons as JSON text), from whole arrays."""
-    return _ScoreRows(
-        enterprise_ids=ids,
-        vectors=vectors,
-        model_version_id=version.pk,
-        scored=scored,
-        contributions=np.ascontiguousarray(scored.contributions, dtype="<f4").tobytes(),
-        width=(len(loaded.feature_names) + 1) * 4,
-        reasons=reason_codes_json_for_rows(scored.contributions, loaded.feature_names),
-        requested_by_id=requested_by.pk if requested_by is not None else None,
-        created_at=timezone.now(),
-    )
+) -> list[tuple]:
+    """Each score's column values (``_SCORE_FIELDS``; the reasons as JSON text), from
+    whole arrays."""
+    codes = reason_codes_json_for_rows(scored.contributions, loaded.feature_names)
+    contributions = np.ascontiguousarray(scored.contributions, dtype="<f4").tobytes()
+    width = (len(loaded.feature_names) + 1) * 4
+    requested_by_id = requested_by.pk if requested_by is not None else None
+    created_at = timezone.now()
+    # tolist() gives the same Python floats as float() of each element.
+    return [
+        (
+            enterprise_id,
+            version.pk,
+            vector.pk,
+            vector.as_of,
+            score,
+            pd_value,
+            margin,
+            grade,
+            contributions[row * width : (row + 1) * width],
+            row_codes,
+            requested_by_id,
+            created_at,
+        )
+        for row, (enterprise_id, vector, score, pd_value, margin, grade, row_codes) in (
+            enumerate(
+                zip(
+                    ids,
+                    vectors,
+                    scored.score.tolist(),
+                    scored.pd.tolist(),
+                    scored.margin.tolist(),
+                    scored.grade.tolist(),
+                    codes,
+                    strict=True,
+                )
+            )
+        )
+    ]
 
 
-def _instance(pk: int | None, row: tuple) -> CreditScore:
-    """The ``CreditScore`` of a row's values (its reasons: JSON text)."""
+def _instance(row: tuple) -> CreditScore:
+    """The unsaved ``CreditScore`` of a row's values (its reasons: JSON text)."""
     fields = dict(zip(_SCORE_FIELDS, row, strict=True))
     fields["reasons"] = json.loads(fields["reasons"])
-    score = CreditScore(pk=pk, **fields)
-    score._state.adding = pk is None
-    return score
+    return CreditScore(**fields)
 
 
 #: The PostgreSQL types of ``_SCORE_FIELDS``, for a binary ``COPY``.
@@ -479,7 +442,7 @@ _SCORE_TYPES = {
 }
 
 
-def _write_scores(rows: _ScoreRows, *, instances: bool) -> Sequence:
+def _write_scores(rows: list[tuple], *, instances: bool) -> list:
     """Insert the score rows. Online (``instances``: the saved instances, in order)
     with ``bulk_create`` — one ``INSERT … RETURNING`` for a single score; a batch
     chunk on PostgreSQL with one binary ``COPY`` and no ids read back (the rows
@@ -491,7 +454,7 @@ def _write_scores(rows: _ScoreRows, *, instances: bool) -> Sequence:
     if instances or connection.vendor != "postgresql":
         # ``auto_now_add`` stamps each row as it is saved: the instances keep that.
         created = CreditScore.objects.bulk_create(
-            [_instance(None, row) for row in rows.tuples()], batch_size=1000
+            [_instance(row) for row in rows], batch_size=1000
         )
         return created if instances else rows
     from psycopg import sql
@@ -507,7 +470,7 @@ def _write_scores(rows: _ScoreRows, *, instances: bool) -> Sequence:
     reasons = _SCORE_FIELDS.index("reasons")
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         copy.set_types([_SCORE_TYPES[name] for name in _SCORE_FIELDS])
-        for row in rows.tuples():
+        for row in rows:
             copy.write_row(
                 (
                     *row[:reasons],

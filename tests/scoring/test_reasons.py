@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scoring.features import FEATURE_NAMES
 from scoring.reasons import reasons_for
@@ -138,3 +140,20 @@ def test_reason_codes_as_json_text_are_the_codes():
     assert [json.loads(text) for text in texts] == reason_codes_for_rows(
         matrix, FEATURE_NAMES
     )
+
+
+@given(st.floats(min_value=0, max_value=1e6, allow_nan=False, exclude_min=True))
+def test_a_stored_contribution_reads_back_as_the_rounded_total(total):
+    """The JSON text formats a factor's total with "%.6f"; it must read back as the
+    same float as ``round(total, 6)``, what ``reason_codes`` gives."""
+    import json
+
+    from scoring.reasons import reason_codes, reason_codes_json_for_rows
+
+    matrix = np.zeros((1, len(FEATURE_NAMES) + 1))
+    matrix[0, FEATURE_NAMES.index("penalties_24m")] = total
+    [text] = reason_codes_json_for_rows(matrix, FEATURE_NAMES)
+    assert json.loads(text) == reason_codes(
+        dict(zip(FEATURE_NAMES, matrix[0][:-1].tolist(), strict=True))
+    )
+    assert json.loads(text)[0]["contribution"] == round(total, 6)
