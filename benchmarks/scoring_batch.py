@@ -472,7 +472,7 @@ STAGES = (
     ("read", "_latest_vectors", "DB read of the stored feature vectors"),
     ("model", "score_matrix", "model (DMatrix, margin, pred_contribs)"),
     ("rows", "_score_rows", "reason codes, contributions, row values"),
-    ("write", "_write_scores", "DB write (CreditScore rows, COPY)"),
+    ("write", "_write_scores", "DB write (CreditScore rows; batch: COPY)"),
 )
 
 
