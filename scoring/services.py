@@ -425,23 +425,6 @@ def _instance(row: tuple) -> CreditScore:
     return CreditScore(**fields)
 
 
-#: The PostgreSQL types of ``_SCORE_FIELDS``, for a binary ``COPY``.
-_SCORE_TYPES = {
-    "enterprise_id": "int8",
-    "model_version_id": "int8",
-    "feature_vector_id": "int8",
-    "as_of": "date",
-    "score": "float8",
-    "pd": "float8",
-    "margin": "float8",
-    "grade": "varchar",
-    "contribution_values": "bytea",
-    "reasons": "jsonb",
-    "requested_by_id": "int8",
-    "created_at": "timestamptz",
-}
-
-
 def _write_scores(rows: list[tuple], *, instances: bool) -> list:
     """Insert the score rows. Online (``instances``: the saved instances, in order)
     with ``bulk_create`` — one ``INSERT … RETURNING`` for a single score; a batch
@@ -469,7 +452,13 @@ def _write_scores(rows: list[tuple], *, instances: bool) -> list:
     )
     reasons = _SCORE_FIELDS.index("reasons")
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        copy.set_types([_SCORE_TYPES[name] for name in _SCORE_FIELDS])
+        # Each column's type as the model declares it, less modifiers ("varchar(1)").
+        copy.set_types(
+            [
+                meta.get_field(name).db_type(connection).split("(")[0]
+                for name in _SCORE_FIELDS
+            ]
+        )
         for row in rows:
             copy.write_row(
                 (
