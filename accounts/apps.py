@@ -6,8 +6,3 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = _("Accounts and organizations")
-
-    def ready(self) -> None:
-        from config import lookups
-
-        lookups.register()

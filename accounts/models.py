@@ -16,17 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class TimeStampedModel(models.Model):
-    """Creation and modification times, stored in UTC like every datetime here."""
-
-    created_at = models.DateTimeField(
-        _("created at"), default=timezone.now, editable=False
-    )
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        abstract = True
+from core.models import TimeStampedModel
 
 
 class UserManager(BaseUserManager["User"]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import (
@@ -90,3 +90,31 @@ def organization_kind_counts() -> dict[str, int]:
     for row in Organization.objects.values("kind").annotate(total=Count("pk")):
         counts[row["kind"]] = row["total"]
     return counts
+
+
+def _platform_organizations() -> QuerySet[Organization]:
+    return Organization.objects.filter(
+        kind=OrganizationKind.PLATFORM, is_active=True
+    ).order_by("pk")[:1]
+
+
+def platform_organization_id() -> Subquery:
+    """``platform_organization()``'s id as a subquery, for a filter (no round trip
+    of its own; none matches while the organization is missing)."""
+    return Subquery(_platform_organizations().values("pk"))
+
+
+def platform_organization() -> Organization:
+    """The platform operator's organization: the grantee of scoring consents.
+
+    A data migration creates it; should it ever be missing (a flushed database), it is
+    created again under the same name rather than failing every consent and score.
+    """
+    organization = _platform_organizations().first()
+    if organization is None:
+        from accounts.migrations import PLATFORM_NAME
+
+        organization, _created = Organization.objects.get_or_create(
+            kind=OrganizationKind.PLATFORM, name=PLATFORM_NAME
+        )
+    return organization

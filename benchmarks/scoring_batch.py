@@ -194,7 +194,7 @@ def _load_batch(indices: range) -> int:
         sha256_text,
     )
     from borrowers.notices import render_notice
-    from creditdata.categories import Category
+    from core.codes import Category
     from creditdata.models import RECORD_MODELS
     from creditdata.synthetic import firm_profile, records_for, synthetic_uscc
 
@@ -345,9 +345,9 @@ def load(url: str, enterprises: int, processes: int = 2) -> None:
     from psycopg import sql
 
     from accounts.models import Organization, User
+    from accounts.selectors import platform_organization
     from borrowers.models import CreditAuthorization, Enterprise
     from borrowers.notices import current_notice
-    from borrowers.selectors import platform_organization
     from creditdata.models import RECORD_MODELS
 
     _check_columns()

@@ -1,13 +1,10 @@
 """Domain errors of the borrowers app; views turn them into messages and 4xx answers."""
 
+from core.exceptions import DomainError
 
-class BorrowersError(Exception):
+
+class BorrowersError(DomainError):
     """Base class: ``message`` is translated and safe to show; ``field`` names the input."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class EnterpriseAlreadyRegistered(BorrowersError):

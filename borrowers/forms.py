@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organization, OrganizationKind
 from borrowers.models import MAX_CONSENT_MONTHS, ConsentPurpose
 from borrowers.uscc import normalize_uscc, validate_uscc
-from creditdata.categories import DISTRICTS, INDUSTRIES, Category
+from core.codes import DISTRICTS, INDUSTRIES, Category
 
 
 class EnterpriseRegistrationForm(forms.Form):
@@ -83,7 +83,7 @@ class ConsentForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from borrowers.selectors import platform_organization
+        from accounts.selectors import platform_organization
 
         platform = platform_organization()  # the default grantee always exists
         self.fields["grantee"].initial = platform.pk

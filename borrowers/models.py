@@ -16,9 +16,11 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization, TimeStampedModel, User
+from accounts.models import Organization, User
 from borrowers.uscc import validate_uscc
-from creditdata.categories import DISTRICTS, INDUSTRIES, Category
+from core.codes import DISTRICTS, INDUSTRIES, Category
+from core.fields import money_field
+from core.models import TimeStampedModel
 
 MAX_CONSENT_MONTHS = 12
 
@@ -46,10 +48,8 @@ class Enterprise(TimeStampedModel):
     )
     name = models.CharField(_("name"), max_length=200)
     legal_representative = models.CharField(_("legal representative"), max_length=100)
-    registered_capital = models.DecimalField(
+    registered_capital = money_field(
         _("registered capital (CNY)"),
-        max_digits=16,
-        decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     currency = models.CharField(

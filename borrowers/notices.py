@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from borrowers.models import ConsentNotice, ConsentPurpose
 from borrowers.notice_texts import FIRST_VERSION, TEMPLATE_EN, TEMPLATE_ZH
-from creditdata.categories import Category
+from core.codes import Category
 
 __all__ = [
     "FIRST_VERSION",

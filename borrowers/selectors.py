@@ -111,31 +111,3 @@ def enterprise_access_log(*, enterprise: Enterprise) -> QuerySet[DataAccessLog]:
         .select_related("actor", "organization", "authorization")
         .order_by("-accessed_at", "-pk")
     )
-
-
-def _platform_organizations() -> QuerySet[Organization]:
-    return Organization.objects.filter(
-        kind=OrganizationKind.PLATFORM, is_active=True
-    ).order_by("pk")[:1]
-
-
-def platform_organization_id() -> Subquery:
-    """``platform_organization()``'s id as a subquery, for a filter (no round trip
-    of its own; none matches while the organization is missing)."""
-    return Subquery(_platform_organizations().values("pk"))
-
-
-def platform_organization() -> Organization:
-    """The platform operator's organization: the grantee of scoring consents.
-
-    A data migration creates it; should it ever be missing (a flushed database), it is
-    created again under the same name rather than failing every consent and score.
-    """
-    organization = _platform_organizations().first()
-    if organization is None:
-        from accounts.migrations import PLATFORM_NAME
-
-        organization, _created = Organization.objects.get_or_create(
-            kind=OrganizationKind.PLATFORM, name=PLATFORM_NAME
-        )
-    return organization

@@ -29,7 +29,7 @@ from borrowers.models import (
 )
 from borrowers.notices import current_notice, render_notice
 from borrowers.uscc import normalize_uscc
-from creditdata.categories import Category
+from core.codes import Category
 
 #: Organizations that may receive a consent, by purpose.
 GRANTEE_KINDS = {

@@ -1,4 +1,4 @@
-"""Typed errors of the public credit data provider client and of webhook signatures.
+"""Typed errors of the public credit data provider client.
 
 Callers (ingestion tasks, the objection workflow, webhook views) decide what to do by the
 *type* of the error, never by parsing messages: an ``AuthenticationError`` pages an
@@ -11,7 +11,15 @@ enough for code that only needs to know "the provider call failed".
 
 from __future__ import annotations
 
-from typing import Final
+from core.exceptions import DomainError
+
+
+class CreditDataError(DomainError):
+    """Base of the creditdata app's domain errors (not of the provider client's)."""
+
+
+class ConsentWithdrawn(CreditDataError):
+    """Raised inside a pull when its consent is no longer in force."""
 
 
 class ProviderError(Exception):
@@ -112,33 +120,3 @@ class MalformedResponse(ProviderError):
     Not retried: a provider that answers "success" with an unexpected body has changed
     its contract, and ingesting a guess could store wrong credit data for an enterprise.
     """
-
-
-SIGNATURE_FAILURE_REASONS: Final = frozenset(
-    {"missing_header", "malformed_header", "stale_timestamp", "bad_signature"}
-)
-
-
-class SignatureVerificationError(Exception):
-    """A webhook delivery whose signature header cannot be trusted.
-
-    ``reason`` is one of ``SIGNATURE_FAILURE_REASONS`` so a view can count and log the
-    kind of failure (a burst of ``stale_timestamp`` is a clock problem, a burst of
-    ``bad_signature`` is a forgery attempt or a rotated secret) without parsing text.
-    It is deliberately not a ``ProviderError``: webhooks from banks use it too.
-    """
-
-    def __init__(self, reason: str, message: str | None = None) -> None:
-        if reason not in SIGNATURE_FAILURE_REASONS:
-            raise ValueError(f"Unknown signature failure reason: {reason!r}")
-        self.reason = reason
-        self.message = message or reason.replace("_", " ")
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __reduce__(
-        self,
-    ) -> tuple[type[SignatureVerificationError], tuple[str, str]]:
-        return (self.__class__, (self.reason, self.message))

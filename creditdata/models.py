@@ -11,8 +11,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import TimeStampedModel, User
+from accounts.models import User
 from borrowers.models import CreditAuthorization, Enterprise
+from core.fields import RECORD_MONEY_MAX_DIGITS, money_field
+from core.models import TimeStampedModel
 from creditdata.categories import (
     ADMINISTRATIVE_TYPES,
     COMMITMENT_STATUSES,
@@ -35,7 +37,7 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def _money(verbose_name, **kwargs) -> models.DecimalField:
-    return models.DecimalField(verbose_name, max_digits=18, decimal_places=2, **kwargs)
+    return money_field(verbose_name, max_digits=RECORD_MONEY_MAX_DIGITS, **kwargs)
 
 
 class IngestionStatus(models.TextChoices):

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from creditdata.categories import MONTHLY_CATEGORIES, RECORD_FIELDS, Category
+from core.codes import Category
+from creditdata.categories import MONTHLY_CATEGORIES, RECORD_FIELDS
 
 
 @dataclass(frozen=True)

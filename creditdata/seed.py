@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from accounts.models import Role
+from accounts.selectors import platform_organization
 from borrowers import services as borrower_services
 from borrowers.models import ConsentPurpose, Enterprise
 from borrowers.seed import DEMO_USCC
-from borrowers.selectors import active_authorizations, platform_organization
+from borrowers.selectors import active_authorizations
+from core.codes import Category
 from creditdata import services
-from creditdata.categories import Category
 
 
 def seed(**options) -> list[str]:

@@ -14,7 +14,7 @@ from borrowers import selectors as borrower_selectors
 from borrowers import services as borrower_services
 from borrowers.exceptions import ConsentRequired
 from borrowers.models import Enterprise
-from creditdata.categories import Category
+from core.codes import Category
 from creditdata.models import (
     RECORD_MODELS,
     DataQualityFinding,

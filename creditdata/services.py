@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import selectors as account_selectors
 from accounts.models import User
 from borrowers import selectors as borrower_selectors
 from borrowers import services as borrower_services
@@ -29,7 +30,7 @@ from borrowers.models import (
 )
 from creditdata.categories import MalformedRecord, parse_record
 from creditdata.client import ProviderClient
-from creditdata.exceptions import MalformedResponse, ProviderError
+from creditdata.exceptions import ConsentWithdrawn, MalformedResponse, ProviderError
 from creditdata.models import (
     RECORD_MODELS,
     DataQualityFinding,
@@ -42,10 +43,6 @@ from creditdata.signals import data_pulled
 logger = logging.getLogger(__name__)
 
 OPEN_STATUSES = (IngestionStatus.PENDING, IngestionStatus.RUNNING)
-
-
-class ConsentWithdrawn(Exception):
-    """Raised inside a pull when its consent is no longer in force."""
 
 
 def provider_client() -> ProviderClient:
@@ -69,7 +66,7 @@ def ingestion_request(
     authorization = (
         borrower_selectors.active_authorizations(enterprise=enterprise)
         .filter(
-            grantee=borrower_selectors.platform_organization(),
+            grantee=account_selectors.platform_organization(),
             purpose=ConsentPurpose.SCORING,
         )
         .order_by("-granted_at", "-pk")

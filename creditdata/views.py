@@ -30,10 +30,12 @@ from borrowers import services as borrower_services
 from borrowers.exceptions import BorrowersError, ConsentRequired
 from borrowers.forms import ConsentForm
 from borrowers.models import AccessChannel, CreditAuthorization, Enterprise
-from config.middleware import request_id_of
-from creditdata import selectors, services, signing
-from creditdata.categories import RECORD_FIELDS, Category
-from creditdata.exceptions import SignatureVerificationError
+from core import signing
+from core.codes import Category
+from core.middleware import request_id_of
+from core.signing import SignatureVerificationError
+from creditdata import selectors, services
+from creditdata.categories import RECORD_FIELDS
 from creditdata.models import ProviderWebhookEvent
 
 logger = logging.getLogger(__name__)

@@ -1,11 +1,10 @@
 """Domain errors of the lenders app; views and the API turn them into 4xx answers."""
 
+from core.exceptions import DomainError
 
-class LendersError(Exception):
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+
+class LendersError(DomainError):
+    """Base class: ``message`` is translated and safe to show; ``field`` names the input."""
 
 
 class TransitionNotAllowed(LendersError):

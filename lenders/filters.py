@@ -20,7 +20,7 @@ from django import forms
 from django.db.models import Exists, F, OrderBy, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from creditdata.categories import DISTRICTS, INDUSTRIES
+from core.codes import DISTRICTS, INDUSTRIES
 from lenders.models import (
     GuaranteeType,
     Lender,

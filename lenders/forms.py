@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from creditdata.categories import DISTRICTS, INDUSTRIES, Category
+from core.codes import DISTRICTS, INDUSTRIES, Category
 from lenders.apikeys import SCOPES
 from lenders.models import LoanProduct
 from lenders.services import PRODUCT_FIELDS

@@ -16,11 +16,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization, TimeStampedModel, User
-from creditdata.categories import DISTRICTS, INDUSTRIES
-
-MONEY = {"max_digits": 16, "decimal_places": 2}
-RATE = {"max_digits": 5, "decimal_places": 2}
+from accounts.models import Organization, User
+from core.codes import DISTRICTS, INDUSTRIES
+from core.fields import money_field, percent_field
+from core.models import TimeStampedModel
 
 
 class Lender(TimeStampedModel):
@@ -143,15 +142,15 @@ class LoanProduct(TimeStampedModel):
     guarantee_type = models.CharField(
         _("guarantee"), max_length=20, choices=GuaranteeType.choices
     )
-    amount_min = models.DecimalField(_("minimum amount (CNY)"), **MONEY)
-    amount_max = models.DecimalField(_("maximum amount (CNY)"), **MONEY)
+    amount_min = money_field(_("minimum amount (CNY)"))
+    amount_max = money_field(_("maximum amount (CNY)"))
     currency = models.CharField(
         _("currency"), max_length=3, default="CNY", editable=False
     )
     term_min = models.PositiveIntegerField(_("minimum term (months)"))
     term_max = models.PositiveIntegerField(_("maximum term (months)"))
-    rate_min = models.DecimalField(_("minimum annual rate (%)"), **RATE)
-    rate_max = models.DecimalField(_("maximum annual rate (%)"), **RATE)
+    rate_min = percent_field(_("minimum annual rate (%)"))
+    rate_max = percent_field(_("maximum annual rate (%)"))
     repayment_method = models.CharField(
         _("repayment"), max_length=30, choices=RepaymentMethod.choices
     )
@@ -264,7 +263,7 @@ class LoanProduct(TimeStampedModel):
     def clean(self) -> None:
         from django.conf import settings
 
-        from creditdata.categories import Category
+        from core.codes import Category
 
         errors: dict[str, str] = {}
         pairs = (

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from accounts.models import Organization, OrganizationKind, Role
 from accounts.seed import DEMO_ORGANIZATIONS
-from borrowers.selectors import platform_organization
+from accounts.selectors import platform_organization
 from lenders import services
 from lenders.models import Lender, LoanProduct
 

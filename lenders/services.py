@@ -161,7 +161,7 @@ def product_create(
 
 def _check_places(regions, industries) -> None:
     # Validate before anything is written, so a bad code leaves no half-saved product.
-    from creditdata.categories import DISTRICTS, INDUSTRIES
+    from core.codes import DISTRICTS, INDUSTRIES
 
     errors = {}
     if regions is not None and set(regions) - set(DISTRICTS):

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.functional import Promise
 
-from creditdata.categories import Category
+from core.codes import Category
 from lenders.filters import (
     POLICY_LABELS,
     TAG_LABELS,

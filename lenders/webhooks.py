@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from creditdata import signing
+from core import signing
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10.0
 SUCCEEDED, RETRY, FAILED = "succeeded", "retry", "failed"

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from creditdata.categories import RECORD_FIELDS, Category
+from core.codes import Category
+from creditdata.categories import RECORD_FIELDS
 from creditdata.models import RECORD_MODELS
 from scoring.features import FEATURE_INPUTS, empty_frame
 

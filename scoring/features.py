@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from creditdata.categories import RECORD_FIELDS, Category
+from core.codes import Category
+from creditdata.categories import RECORD_FIELDS
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import TimeStampedModel, User
+from accounts.models import User
 from borrowers.models import Enterprise
+from core.models import TimeStampedModel
 
 
 class ModelKind(models.TextChoices):

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
 from accounts.models import User
 from borrowers import selectors as borrower_selectors
 from borrowers.exceptions import ConsentRequired
@@ -35,6 +36,7 @@ from borrowers.models import (
 )
 from scoring.data import frames_from_database
 from scoring.engine import Platt
+from scoring.exceptions import FeatureSetMismatch, NoChampion
 from scoring.features import (
     FEATURE_NAMES,
     FEATURE_SET,
@@ -44,10 +46,6 @@ from scoring.features import (
 from scoring.models import CreditScore, FeatureSet, FeatureVector, ModelVersion
 from scoring.reasons import reason_codes_json_for_rows
 from scoring.scale import PointsScale
-
-
-class NoChampion(Exception):
-    """No model has been promoted yet."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +142,7 @@ def _scoring_authorizations(enterprise_ids: Sequence[int]) -> dict[int, _Consent
     for pk, enterprise_id, grantee_id, purpose, scope in (
         borrower_selectors.active_authorizations(enterprise_ids=list(enterprise_ids))
         .filter(
-            grantee=borrower_selectors.platform_organization_id(),
+            grantee=account_selectors.platform_organization_id(),
             purpose=ConsentPurpose.SCORING,
         )
         .order_by("enterprise_id", "-granted_at", "-pk")
@@ -155,10 +153,6 @@ def _scoring_authorizations(enterprise_ids: Sequence[int]) -> dict[int, _Consent
                 pk, enterprise_id, grantee_id, purpose, scope
             )
     return found
-
-
-class FeatureSetMismatch(Exception):
-    """The model needs features the current feature set does not compute."""
 
 
 def current_feature_set() -> FeatureSet:
@@ -184,7 +178,7 @@ def _with_scoring_consent(enterprise_ids: Sequence[int]) -> list[int]:
     return sorted(
         borrower_selectors.active_authorizations(enterprise_ids=list(enterprise_ids))
         .filter(
-            grantee=borrower_selectors.platform_organization_id(),
+            grantee=account_selectors.platform_organization_id(),
             purpose=ConsentPurpose.SCORING,
         )
         .order_by()

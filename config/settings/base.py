@@ -57,6 +57,7 @@ THIRD_PARTY_APPS = [
     "taggit",
 ]
 LOCAL_APPS = [
+    "core",
     "accounts",
     "borrowers",
     "creditdata",
@@ -68,7 +69,7 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
-    "config.middleware.RequestIdMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

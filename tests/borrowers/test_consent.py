@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
 from accounts.models import Membership, OrganizationKind, Role
 from borrowers import selectors, services
 from borrowers.exceptions import (
@@ -22,7 +23,7 @@ from borrowers.models import (
     CreditAuthorization,
     DataAccessLog,
 )
-from creditdata.categories import Category
+from core.codes import Category
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.factories.borrowers import enterprise_with_owner, grant
 
@@ -103,7 +104,7 @@ def test_a_notice_read_before_it_changed_is_not_granted():
     with pytest.raises(InvalidConsent) as raised:
         services.authorization_grant(
             enterprise=enterprise,
-            grantee=selectors.platform_organization(),
+            grantee=account_selectors.platform_organization(),
             purpose=ConsentPurpose.SCORING,
             categories=["tax"],
             months=12,

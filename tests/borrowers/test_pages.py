@@ -90,7 +90,7 @@ def test_a_code_already_registered_is_refused(client):
 
 
 def _consent_post(client, action, **extra):
-    from borrowers.selectors import platform_organization
+    from accounts.selectors import platform_organization
 
     data = {
         "grantee": platform_organization().pk,

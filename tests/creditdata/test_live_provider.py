@@ -11,8 +11,8 @@ import time
 import pytest
 from django.utils import timezone
 
+from core.codes import Category
 from creditdata import services
-from creditdata.categories import Category
 from creditdata.models import RECORD_MODELS, IngestionRun, IngestionStatus
 from creditdata.synthetic import records_for
 from tests.factories.borrowers import enterprise_with_owner, grant

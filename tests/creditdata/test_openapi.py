@@ -14,7 +14,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-from creditdata.categories import RECORD_FIELDS, Category
+from core.codes import Category
+from creditdata.categories import RECORD_FIELDS
 from creditdata.sandbox import handle
 from creditdata.synthetic import records_for, synthetic_uscc
 

@@ -9,10 +9,11 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import OrganizationKind, Role
+from accounts.selectors import platform_organization
 from borrowers.exceptions import ConsentRequired
 from borrowers.models import ConsentPurpose, DataAccessLog
-from borrowers.selectors import platform_organization
-from creditdata import selectors, signing
+from core import signing
+from creditdata import selectors
 from creditdata.models import IngestionRun, ProviderWebhookEvent, TaxRecord
 from tests.factories import MembershipFactory, OrganizationFactory, activate_totp
 from tests.factories.borrowers import enterprise_with_owner, grant

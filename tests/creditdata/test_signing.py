@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditdata.exceptions import SignatureVerificationError
-from creditdata.signing import HEADER_NAME, sign, verify
+from core.signing import HEADER_NAME, SignatureVerificationError, sign, verify
 
 SECRET = "whsec-test-1f2e3d4c"
 BODY = b'{"event":"record.updated","id":"evt_1"}'

@@ -15,13 +15,13 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import Page, expect
 
+from accounts.selectors import platform_organization
 from borrowers.models import (
     AccessChannel,
     CreditAuthorization,
     DataAccessLog,
     Enterprise,
 )
-from borrowers.selectors import platform_organization
 from borrowers.uscc import ALPHABET
 from creditdata.synthetic import synthetic_uscc
 from tests.e2e.conftest import ConsoleLog

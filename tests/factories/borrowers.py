@@ -6,11 +6,11 @@ from decimal import Decimal
 import factory
 
 from accounts.models import Membership, Organization, OrganizationKind, Role
+from accounts.selectors import platform_organization
 from borrowers import services
 from borrowers.models import ConsentPurpose, CreditAuthorization, Enterprise
-from borrowers.selectors import platform_organization
 from borrowers.uscc import make_uscc
-from creditdata.categories import Category
+from core.codes import Category
 from tests.factories.accounts import OrganizationFactory, UserFactory
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Invitation, Organization, Role
-from borrowers.selectors import platform_organization
+from accounts.selectors import platform_organization
 from lenders.models import ApiKey, Lender, LoanProduct, ProductStatus, WebhookEndpoint
 from tests.factories import MembershipFactory, activate_totp
 from tests.factories.lenders import LoanProductFactory, lender_with_staff

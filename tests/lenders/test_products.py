@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from accounts.models import Role
-from borrowers.selectors import platform_organization
+from accounts.selectors import platform_organization
 from lenders import services
 from lenders.exceptions import InvalidProduct, NotPermitted, TransitionNotAllowed
 from lenders.models import (

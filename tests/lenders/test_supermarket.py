@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from creditdata.categories import DISTRICTS, INDUSTRIES
+from core.codes import DISTRICTS, INDUSTRIES
 from lenders.filters import ProductFilterSet
 from lenders.models import (
     GuaranteeType,

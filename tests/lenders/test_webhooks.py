@@ -9,9 +9,9 @@ import requests
 import responses
 
 from accounts.models import Role
-from borrowers.selectors import platform_organization
-from creditdata import signing
-from creditdata.exceptions import SignatureVerificationError
+from accounts.selectors import platform_organization
+from core import signing
+from core.signing import SignatureVerificationError
 from lenders import services, webhooks
 from lenders.models import (
     DeliveryStatus,

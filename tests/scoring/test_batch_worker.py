@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Organization, OrganizationKind
+from accounts.selectors import platform_organization
 from borrowers.models import (
     ConsentPurpose,
     CreditAuthorization,
@@ -16,7 +17,6 @@ from borrowers.models import (
     sha256_text,
 )
 from borrowers.notices import current_notice
-from borrowers.selectors import platform_organization
 from scoring import services
 from scoring.models import CreditScore
 from scoring.tasks import batch_score

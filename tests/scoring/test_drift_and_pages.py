@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from borrowers.selectors import platform_organization
+from accounts.selectors import platform_organization
 from scoring import drift
 from scoring.models import CreditScore
 from tests.factories import MembershipFactory, activate_totp

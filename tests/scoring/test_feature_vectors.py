@@ -12,8 +12,8 @@ from django.utils import timezone
 from borrowers import services as borrower_services
 from borrowers.exceptions import ConsentRequired
 from borrowers.models import DataAccessLog
+from core.codes import Category
 from creditdata import services as creditdata_services
-from creditdata.categories import Category
 from scoring import services
 from scoring.data import frames_from_database
 from scoring.features import FEATURE_NAMES, FEATURE_SET, build_features

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from creditdata.categories import RECORD_FIELDS, Category
+from core.codes import Category
+from creditdata.categories import RECORD_FIELDS
 from creditdata.synthetic import records_for, synthetic_uscc
 from scoring.data import frames_from_wire
 from scoring.features import FEATURE_NAMES, FEATURES, PRIMARY_DATE, build_features

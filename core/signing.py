@@ -1,4 +1,4 @@
-"""HMAC-SHA256 signatures of webhook deliveries (provider today, bank webhooks later).
+"""HMAC-SHA256 signatures of the provider's webhook deliveries (and the sandbox's).
 
 The header is ``X-Xyd-Signature: t=<unix seconds>,v1=<hex hmac>``. The timestamp is
 part of the signed payload (``b"<t>." + body``) so a captured delivery cannot be
@@ -17,8 +17,9 @@ import hashlib
 import hmac
 import re
 import time
+from typing import Final
 
-from creditdata.exceptions import SignatureVerificationError
+from core.exceptions import DomainError
 
 HEADER_NAME = "X-Xyd-Signature"
 SCHEME = "v1"
@@ -27,6 +28,36 @@ DEFAULT_TOLERANCE = 300
 # Unix seconds: digits only (no sign, spaces or underscores that int() would accept),
 # and few enough of them that a hostile header cannot make us parse a huge number.
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
+
+
+SIGNATURE_FAILURE_REASONS: Final = frozenset(
+    {"missing_header", "malformed_header", "stale_timestamp", "bad_signature"}
+)
+
+
+class SignatureVerificationError(DomainError):
+    """A webhook delivery whose signature header cannot be trusted.
+
+    ``reason`` is one of ``SIGNATURE_FAILURE_REASONS`` so a view can count and log the
+    kind of failure (a burst of ``stale_timestamp`` is a clock problem, a burst of
+    ``bad_signature`` is a forgery attempt or a rotated secret) without parsing text.
+    It is deliberately not a ``ProviderError``: webhooks from banks use it too.
+    """
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        if reason not in SIGNATURE_FAILURE_REASONS:
+            raise ValueError(f"Unknown signature failure reason: {reason!r}")
+        self.reason = reason
+        self.message = message or reason.replace("_", " ")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[SignatureVerificationError], tuple[str, str]]:
+        return (self.__class__, (self.reason, self.message))
 
 
 def _signature(secret: str, timestamp: int, body: bytes) -> str:

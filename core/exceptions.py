@@ -1,0 +1,19 @@
+"""The base of every domain error: each app's ``<App>Error`` derives from it.
+
+A domain error is a business rule the input broke, never a bug: ``message`` is
+translated and safe to show to the user, ``field`` names the input it is about (a form
+puts it under that field, the API returns it as the error's attribute). Views and API
+views turn these into messages and 4xx answers; anything else is a 500.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
