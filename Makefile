@@ -57,8 +57,9 @@ test: install-dev messages ## Install the dev extra and run the whole suite
 test-fast: ## Run the suite without re-installing (reuses the test database)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install-dev ## ruff, Django's checks and the migration check
+lint: install-dev ## ruff, the import contracts, Django's checks and the migration check
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 

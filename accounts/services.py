@@ -18,6 +18,7 @@ from accounts.models import (
     Role,
     User,
 )
+from core import jobs
 
 INVITATION_VALIDITY = timedelta(days=14)
 
@@ -112,7 +113,7 @@ def invitation_create(
     )
     invitation.full_clean()
     invitation.save()
-    transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk))
+    jobs.enqueue(send_invitation_email, invitation.pk)
     return invitation
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -14,12 +13,12 @@ from accounts import selectors, services
 from accounts.exceptions import AccountsError
 from accounts.forms import InvitationForm, OrganizationCreateForm
 from accounts.models import (
-    ROLES_BY_KIND,
     Invitation,
     Membership,
     Organization,
     OrganizationKind,
 )
+from workflows import onboarding
 
 #: Where each kind of organization's staff land after login, most privileged first.
 PORTAL_BY_KIND = {
@@ -104,16 +103,12 @@ def portal_operator(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                organization = services.organization_create(
-                    kind=data["kind"], name=data["name"]
-                )
-                services.invitation_create(
-                    organization=organization,
-                    email=data["admin_email"],
-                    role=ROLES_BY_KIND[organization.kind][0],
-                    invited_by=request.user,
-                )
+            organization = onboarding.organization_onboard(
+                kind=data["kind"],
+                name=data["name"],
+                admin_email=data["admin_email"],
+                invited_by=request.user,
+            )
         except AccountsError as error:
             form.add_error(error.field, error.message)
         else:
@@ -201,14 +196,3 @@ def _portal_url(organization: Organization) -> str:
     from django.urls import reverse
 
     return reverse(PORTAL_BY_KIND[organization.kind])
-
-
-def operator_membership(request: HttpRequest) -> Membership:
-    """The user's platform-operator membership; 404 for anyone else (operator pages
-    in every app use this, so "who is an operator" is decided in one place)."""
-    membership = selectors.membership_for(
-        user=request.user, kind=OrganizationKind.PLATFORM
-    )
-    if membership is None:
-        raise Http404(_("Only platform operators may see this page."))
-    return membership

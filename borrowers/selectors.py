@@ -29,6 +29,10 @@ def enterprise_for_user(*, user: User) -> Enterprise | None:
     return None
 
 
+def enterprise_by_uscc(*, uscc: str) -> Enterprise | None:
+    return Enterprise.objects.filter(uscc=uscc).first()
+
+
 def user_is_enterprise_member(*, user: User | None, enterprise: Enterprise) -> bool:
     if user is None or not user.is_authenticated:
         return False

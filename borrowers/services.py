@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,11 +25,11 @@ from borrowers.models import (
     CreditAuthorization,
     DataAccessLog,
     Enterprise,
-    _add_months,
     sha256_text,
 )
 from borrowers.notices import current_notice, render_notice
 from borrowers.uscc import normalize_uscc
+from core import jobs
 from core.codes import Category
 
 #: Organizations that may receive a consent, by purpose.
@@ -143,7 +144,7 @@ def consent_preview(
         raise InvalidConsent(next(iter(errors.values())), field=next(iter(errors)))
     notice = current_notice()
     valid_from = start or timezone.now()
-    valid_to = _add_months(valid_from, months)
+    valid_to = valid_from + relativedelta(months=months)
     text = render_notice(
         notice=notice,
         language=language,
@@ -246,7 +247,7 @@ def authorization_revoke(
     )
     from borrowers.tasks import notify_grantee_of_revocation
 
-    transaction.on_commit(lambda: notify_grantee_of_revocation.delay(locked.pk))
+    jobs.enqueue(notify_grantee_of_revocation, locked.pk)
     return locked
 
 

@@ -8,9 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from borrowers import selectors, services
+from borrowers import selectors
 from borrowers.exceptions import BorrowersError
 from borrowers.forms import EnterpriseRegistrationForm
+from workflows import onboarding
 
 
 @login_required
@@ -24,7 +25,7 @@ def enterprise_register(request: HttpRequest) -> HttpResponse:
     form = EnterpriseRegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            enterprise = services.enterprise_register(
+            enterprise = onboarding.enterprise_register(
                 user=request.user, **form.cleaned_data
             )
         except BorrowersError as error:

@@ -38,7 +38,7 @@ urlpatterns += i18n_patterns(
     path("portal/", include("accounts.urls")),
     path("portal/", include("creditdata.urls")),
     path("portal/enterprise/", include("borrowers.urls")),
-    path("portal/", include("marketplace.urls")),
+    path("portal/", include("scoring.urls")),
     path("portal/", include("lenders.urls")),
     path("products/", include("lenders.supermarket_urls")),
     path("", include(wagtail_urls)),

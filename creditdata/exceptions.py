@@ -22,6 +22,10 @@ class ConsentWithdrawn(CreditDataError):
     """Raised inside a pull when its consent is no longer in force."""
 
 
+class EventReplayed(CreditDataError):
+    """A provider webhook event whose id was received before (a replay)."""
+
+
 class ProviderError(Exception):
     """Base of every error raised for a failed call to the credit data provider.
 

@@ -9,11 +9,12 @@ when they were read), and not one row is written after it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,17 +29,23 @@ from borrowers.models import (
     CreditAuthorization,
     Enterprise,
 )
+from core import jobs
 from creditdata.categories import MalformedRecord, parse_record
 from creditdata.client import ProviderClient
-from creditdata.exceptions import ConsentWithdrawn, MalformedResponse, ProviderError
+from creditdata.exceptions import (
+    ConsentWithdrawn,
+    EventReplayed,
+    MalformedResponse,
+    ProviderError,
+)
 from creditdata.models import (
     RECORD_MODELS,
     DataQualityFinding,
     IngestionRun,
     IngestionStatus,
+    ProviderWebhookEvent,
 )
 from creditdata.quality import check_records
-from creditdata.signals import data_pulled
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +98,7 @@ def ingestion_request(
     )
     from creditdata.tasks import ingest_run
 
-    transaction.on_commit(lambda: ingest_run.delay(run.pk))
+    jobs.enqueue(ingest_run, run.pk)
     return run
 
 
@@ -274,7 +281,6 @@ def ingestion_execute(
         )
     else:
         _finish(run, IngestionStatus.SUCCEEDED)
-        data_pulled.send(sender=IngestionRun, run=run)
     return run
 
 
@@ -290,19 +296,41 @@ def _cancel(run: IngestionRun, results: dict) -> IngestionRun:
 
 
 @transaction.atomic
-def consent_revoke(
-    *, authorization: CreditAuthorization, revoked_by: User, reason: str = ""
-) -> CreditAuthorization:
-    """Revoke a consent and cancel the pulls still waiting on it."""
-    revoked = borrower_services.authorization_revoke(
-        authorization=authorization, revoked_by=revoked_by, reason=reason
-    )
-    IngestionRun.objects.filter(
-        authorization=revoked, status=IngestionStatus.PENDING
+def ingestion_cancel_pending(*, authorization: CreditAuthorization) -> int:
+    """Cancel the pulls still waiting on a consent that was revoked; returns how many.
+    A pull already running stops by itself at its next consent check."""
+    now = timezone.now()
+    return IngestionRun.objects.filter(
+        authorization=authorization, status=IngestionStatus.PENDING
     ).update(
         status=IngestionStatus.CANCELLED,
-        finished_at=timezone.now(),
+        finished_at=now,
         error=_("Cancelled: the consent was revoked."),
-        updated_at=timezone.now(),
+        updated_at=now,
     )
-    return revoked
+
+
+def provider_event_record(
+    *,
+    event_id: str,
+    event_type: str,
+    payload: dict,
+    signed_at: dt.datetime,
+) -> ProviderWebhookEvent:
+    """Keep a verified provider event; its id is unique, so a replay is refused
+    (``EventReplayed``) and nothing is stored for it."""
+    try:
+        with transaction.atomic():
+            return ProviderWebhookEvent.objects.create(
+                event_id=event_id[:100],
+                event_type=event_type,
+                payload=payload,
+                signed_at=signed_at,
+            )
+    except IntegrityError:
+        raise EventReplayed(event_id) from None
+
+
+def provider_event_mark(*, event: ProviderWebhookEvent, runs_started: int) -> None:
+    event.runs_started = runs_started
+    event.save(update_fields=["runs_started"])

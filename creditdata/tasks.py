@@ -1,10 +1,11 @@
-"""Background jobs of the creditdata app. Each takes primary keys and calls one service."""
+"""Background jobs of the creditdata app. Each takes primary keys and calls one service
+or one workflow step."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from creditdata import services
+from workflows import credit_data
 
 
 @shared_task(
@@ -16,6 +17,7 @@ from creditdata import services
 )
 def ingest_run(run_pk: int) -> str | None:
     """Pull one enterprise's consented categories. Idempotent: a finished run is skipped,
-    a redelivered one starts again and upserts the same rows."""
-    run = services.ingestion_execute(run_pk=run_pk)
+    a redelivered one starts again and upserts the same rows. A successful pull
+    refreshes the enterprise's features (``workflows.credit_data.pull_execute``)."""
+    run = credit_data.pull_execute(run_pk=run_pk)
     return None if run is None else run.status

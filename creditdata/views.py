@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
@@ -22,9 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import operator_membership
 from accounts.models import OrganizationKind
 from accounts.selectors import membership_for
-from accounts.views import operator_membership
 from borrowers import selectors as borrower_selectors
 from borrowers import services as borrower_services
 from borrowers.exceptions import BorrowersError, ConsentRequired
@@ -36,7 +35,8 @@ from core.middleware import request_id_of
 from core.signing import SignatureVerificationError
 from creditdata import selectors, services
 from creditdata.categories import RECORD_FIELDS
-from creditdata.models import ProviderWebhookEvent
+from creditdata.exceptions import EventReplayed
+from workflows import credit_data, provider_events
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def consent_new(request: HttpRequest) -> HttpResponse:
                             _("Tick the box to confirm you have read the notice."),
                         )
                     else:
-                        authorization = borrower_services.authorization_grant(
+                        granted = credit_data.consent_grant(
                             enterprise=enterprise,
                             grantee=data["grantee"],
                             purpose=data["purpose"],
@@ -224,10 +224,7 @@ def consent_new(request: HttpRequest) -> HttpResponse:
                             notice_sha256=data["notice_sha256"],
                         )
                         messages.success(request, _("Authorization granted."))
-                        if authorization.grantee.kind == OrganizationKind.PLATFORM:
-                            services.ingestion_request(
-                                enterprise=enterprise, requested_by=request.user
-                            )
+                        if granted.run is not None:
                             messages.info(
                                 request,
                                 _("Your public credit data is being pulled now."),
@@ -263,7 +260,7 @@ def consent_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     enterprise = _my_enterprise(request)
     authorization = get_object_or_404(CreditAuthorization, pk=pk, enterprise=enterprise)
     try:
-        services.consent_revoke(
+        credit_data.consent_revoke(
             authorization=authorization,
             revoked_by=request.user,
             reason=request.POST.get("reason", ""),
@@ -374,28 +371,16 @@ def provider_webhook(request: HttpRequest) -> HttpResponse:
     ):
         return JsonResponse({"error": "unsupported_event"}, status=400)
     try:
-        with transaction.atomic():
-            record = ProviderWebhookEvent.objects.create(
-                event_id=str(event_id)[:100],
-                event_type=event_type,
-                payload=event,
-                signed_at=datetime.fromtimestamp(timestamp, tz=UTC),
-            )
-            enterprise = Enterprise.objects.filter(uscc=uscc).first()
-            started = 0
-            if enterprise is not None:
-                try:
-                    services.ingestion_request(
-                        enterprise=enterprise, requested_by=None, categories=[category]
-                    )
-                    started = 1
-                except ConsentRequired:
-                    logger.info(
-                        "webhook %s: no consent for %s %s", event_id, uscc, category
-                    )
-            record.runs_started = started
-            record.save(update_fields=["runs_started"])
-    except IntegrityError:
+        record = provider_events.provider_event_receive(
+            event_id=str(event_id),
+            event_type=event_type,
+            payload=event,
+            signed_at=datetime.fromtimestamp(timestamp, tz=UTC),
+            uscc=str(uscc),
+            category=category,
+        )
+    except EventReplayed:
         logger.warning("provider webhook rejected: replay of event %s", event_id)
         return JsonResponse({"error": "replayed_event"}, status=409)
+    started = record.runs_started
     return JsonResponse({"received": event_id, "pulls_started": started}, status=200)

@@ -22,6 +22,7 @@ from lenders.models import (
     LoanProductVersion,
     ProductStatus,
     ProductTransition,
+    WebhookEndpoint,
 )
 
 PRODUCT_FIELDS = (
@@ -300,3 +301,25 @@ def branch_delete(*, branch: Branch, actor: User) -> None:
     if actor_role(user=actor, lender=branch.lender) != lifecycle.LENDER_ADMIN:
         raise NotPermitted(_("Only the bank's administrators manage its branches."))
     branch.delete()
+
+
+@transaction.atomic
+def webhook_endpoint_save(
+    *, lender: Lender, url: str, rotate_secret: bool, actor: User
+) -> WebhookEndpoint:
+    """Create the bank's endpoint (with a new secret) or change its URL; a rotation
+    gives it a new secret, and deliveries from then on are signed with it."""
+    if actor_role(user=actor, lender=lender) != lifecycle.LENDER_ADMIN:
+        raise NotPermitted(
+            _("Only the bank's administrators manage the webhook endpoint.")
+        )
+    endpoint = WebhookEndpoint.objects.select_for_update().filter(lender=lender).first()
+    if endpoint is None:
+        return WebhookEndpoint.objects.create(
+            lender=lender, url=url, secret=webhooks.new_secret()
+        )
+    endpoint.url = url
+    if rotate_secret:
+        endpoint.secret = webhooks.new_secret()
+    endpoint.save(update_fields=["url", "secret", "updated_at"])
+    return endpoint

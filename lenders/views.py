@@ -11,11 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import services as account_services
+from accounts.decorators import operator_membership
 from accounts.exceptions import AccountsError
-from accounts.models import OrganizationKind, Role
-from accounts.views import operator_membership
-from lenders import apikeys, lifecycle, selectors, services, webhooks
+from lenders import apikeys, lifecycle, selectors, services
 from lenders.exceptions import InvalidProduct, LendersError
 from lenders.forms import (
     ApiKeyForm,
@@ -33,6 +31,7 @@ from lenders.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from workflows import onboarding, product_review
 
 
 def _bank(request: HttpRequest):
@@ -199,18 +198,12 @@ def webhook(request: HttpRequest) -> HttpResponse:
                 _("Only the bank's administrators manage the webhook endpoint.")
             )
         if form.is_valid():
-            with transaction.atomic():
-                if endpoint is None:
-                    endpoint = WebhookEndpoint.objects.create(
-                        lender=lender,
-                        url=form.cleaned_data["url"],
-                        secret=webhooks.new_secret(),
-                    )
-                else:
-                    endpoint.url = form.cleaned_data["url"]
-                    if request.POST.get("rotate"):
-                        endpoint.secret = webhooks.new_secret()
-                    endpoint.save(update_fields=["url", "secret", "updated_at"])
+            endpoint = services.webhook_endpoint_save(
+                lender=lender,
+                url=form.cleaned_data["url"],
+                rotate_secret=bool(request.POST.get("rotate")),
+                actor=request.user,
+            )
             messages.success(request, _("Webhook endpoint saved."))
             return redirect("lenders:webhook")
     deliveries = WebhookDelivery.objects.filter(
@@ -335,7 +328,7 @@ def review_decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404()
     product = get_object_or_404(LoanProduct, pk=pk)
     try:
-        services.product_transition(
+        product_review.product_review_decide(
             product=product,
             action=action,
             actor=request.user,
@@ -359,23 +352,14 @@ def lender_onboard(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                organization = account_services.organization_create(
-                    kind=OrganizationKind.LENDER, name=data["name"]
-                )
-                services.lender_onboard(
-                    organization=organization,
-                    name=data["name"],
-                    short_name=data["short_name"],
-                    licence_number=data["licence_number"],
-                    head_office_address=data["head_office_address"],
-                )
-                account_services.invitation_create(
-                    organization=organization,
-                    email=data["admin_email"],
-                    role=Role.ADMIN,
-                    invited_by=request.user,
-                )
+            onboarding.lender_onboard(
+                name=data["name"],
+                short_name=data["short_name"],
+                licence_number=data["licence_number"],
+                head_office_address=data["head_office_address"],
+                admin_email=data["admin_email"],
+                invited_by=request.user,
+            )
         except (AccountsError, LendersError) as error:
             form.add_error(
                 error.field if error.field in form.fields else None, error.message

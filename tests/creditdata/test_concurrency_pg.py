@@ -12,6 +12,7 @@ from creditdata import services
 from creditdata.categories import parse_record
 from creditdata.models import IngestionRun, TaxRecord
 from tests.factories.borrowers import enterprise_with_owner, grant
+from workflows import credit_data
 
 
 def _records(uscc: str, months: list[str]):
@@ -70,7 +71,7 @@ def test_revocation_waits_for_an_in_flight_write_then_no_row_is_written_after_it
 
     def revoke():
         try:
-            services.consent_revoke(authorization=authorization, revoked_by=owner)
+            credit_data.consent_revoke(authorization=authorization, revoked_by=owner)
             revoked.set()
         except BaseException as error:  # pragma: no cover
             errors.append(error)

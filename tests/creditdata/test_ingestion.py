@@ -19,6 +19,7 @@ from creditdata.models import (
 )
 from tests.creditdata.provider_fake import BASE, customs, penalty, serve, tax
 from tests.factories.borrowers import enterprise_with_owner, grant
+from workflows import credit_data
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +157,7 @@ def test_revocation_mid_pull_writes_zero_rows_after_it(
     run = _run(enterprise, owner, capture=django_capture_on_commit_callbacks)
 
     def revoke():
-        services.consent_revoke(
+        credit_data.consent_revoke(
             authorization=authorization, revoked_by=owner, reason="stop"
         )
 
@@ -180,7 +181,7 @@ def test_revocation_cancels_pending_pulls_which_then_read_nothing(
     enterprise, owner = enterprise_with_owner()
     authorization = grant(enterprise, owner, categories=["tax"])
     run = _run(enterprise, owner, capture=django_capture_on_commit_callbacks)
-    services.consent_revoke(authorization=authorization, revoked_by=owner)
+    credit_data.consent_revoke(authorization=authorization, revoked_by=owner)
     run.refresh_from_db()
     assert run.status == IngestionStatus.CANCELLED
     with responses.RequestsMock() as mock:

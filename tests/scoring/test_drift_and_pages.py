@@ -72,12 +72,12 @@ def test_operator_registry_promote_report_and_drift_pages(
     challenger = register_model(small_models[1])
     page = client.get("/en/portal/operator/models/").content.decode()
     assert champion.version in page and challenger.version in page
-    response = client.post(reverse("marketplace:model_promote", args=[challenger.pk]))
+    response = client.post(reverse("scoring:model_promote", args=[challenger.pk]))
     assert response.status_code == 302
     challenger.refresh_from_db()
     assert challenger.is_champion and challenger.promoted_by == operator
     report = client.get(
-        reverse("marketplace:model_report_file", args=[challenger.pk, "report.html"])
+        reverse("scoring:model_report_file", args=[challenger.pk, "report.html"])
     )
     assert report.status_code == 200
     assert b"roc.png" in b"".join(report.streaming_content)
@@ -94,7 +94,7 @@ def test_operator_registry_promote_report_and_drift_pages(
         == 404
     )
     assert (
-        client.get(reverse("marketplace:model_drift", args=[challenger.pk])).status_code
+        client.get(reverse("scoring:model_drift", args=[challenger.pk])).status_code
         == 200
     )
 
@@ -104,8 +104,6 @@ def test_registry_pages_are_404_for_non_operators(client, scored_enterprise, cha
     client.force_login(owner)
     assert client.get("/portal/operator/models/").status_code == 404
     assert (
-        client.post(
-            reverse("marketplace:model_promote", args=[champion.pk])
-        ).status_code
+        client.post(reverse("scoring:model_promote", args=[champion.pk])).status_code
         == 404
     )

@@ -1,5 +1,6 @@
-"""Pages built on scores: the SME's score and reasons, the operator's model registry
-and drift. (The scoring app never reads HTTP requests; its pages live here.)"""
+"""The scoring app's pages: the SME's score and reasons, the operator's model registry,
+model reports and drift. Its services never take a request; these views parse it,
+call one service or selector and render."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.views import operator_membership
+from accounts.decorators import operator_membership
 from borrowers import selectors as borrower_selectors
 from borrowers.exceptions import ConsentRequired
 from scoring import drift, services
@@ -40,7 +41,7 @@ def my_score(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "marketplace/my_score.html",
+        "scoring/my_score.html",
         {"enterprise": enterprise, "latest": scores.first(), "history": scores[:12]},
     )
 
@@ -62,7 +63,7 @@ def score_now(request: HttpRequest) -> HttpResponse:
         messages.error(
             request, _("Scoring is not available yet: no model has been approved.")
         )
-    return redirect("marketplace:my_score")
+    return redirect("scoring:my_score")
 
 
 @login_required
@@ -70,7 +71,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
     operator_membership(request)
     return render(
         request,
-        "marketplace/models.html",
+        "scoring/models.html",
         {"models": ModelVersion.objects.select_related("promoted_by")},
     )
 
@@ -85,7 +86,7 @@ def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         _("Model %(version)s is now the champion.") % {"version": model.version},
     )
-    return redirect("marketplace:models")
+    return redirect("scoring:models")
 
 
 @login_required
@@ -107,7 +108,7 @@ def model_drift(request: HttpRequest, pk: int) -> HttpResponse:
     model = get_object_or_404(ModelVersion, pk=pk)
     return render(
         request,
-        "marketplace/drift.html",
+        "scoring/drift.html",
         {
             "model": model,
             "drift": drift.model_drift(model),

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from marketplace import views
+from scoring import views
 
-app_name = "marketplace"
+app_name = "scoring"
 
 urlpatterns = [
     path("enterprise/score/", views.my_score, name="my_score"),
