@@ -10,7 +10,6 @@ snapshot, with exact per-feature contributions and reasons; it is never rewritte
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 import uuid
 from collections.abc import Sequence
@@ -21,17 +20,16 @@ import pandas as pd
 import xgboost as xgb
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts.models import User
 from borrowers import selectors as borrower_selectors
+from borrowers import services as borrower_services
 from borrowers.exceptions import ConsentRequired
 from borrowers.models import (
     AccessChannel,
     ConsentPurpose,
-    DataAccessLog,
     Enterprise,
 )
 from scoring.data import frames_from_database
@@ -46,6 +44,7 @@ from scoring.features import (
 from scoring.models import CreditScore, FeatureSet, FeatureVector, ModelVersion
 from scoring.reasons import reason_codes_json_for_rows
 from scoring.scale import PointsScale
+from scoring.storage import storage
 
 
 @dataclass(frozen=True)
@@ -223,10 +222,10 @@ def features_refresh(
         )
         for enterprise_id, row in zip(ids, matrix, strict=True)
     ]
-    logs = _access_logs(ids, authorizations)
+    reads = _access_reads(ids, authorizations)
     with transaction.atomic():
-        _insert(FeatureVector, vectors)
-        _write_access_logs(logs)
+        storage().insert_vectors(vectors)
+        borrower_services.access_logs_append(reads=reads)
     return {
         vector.enterprise_id: _Vector(vector.pk, as_of, vector.values)
         for vector in vectors
@@ -313,7 +312,7 @@ def _score(
     instances: bool,
 ) -> list:
     """Score and write: the saved ``CreditScore`` instances, or (``instances`` false)
-    the rows written (``_SCORE_FIELDS`` values)."""
+    the rows written (``storage.SCORE_FIELDS`` values)."""
     version = model or champion()
     loaded = load_model(version)
     columns = _model_columns(loaded)
@@ -343,24 +342,7 @@ def _score(
         requested_by=requested_by,
     )
     with transaction.atomic():
-        return _write_scores(rows, instances=instances)
-
-
-#: The ``CreditScore`` fields scoring sets, in the order ``_score_rows`` gives them.
-_SCORE_FIELDS = (
-    "enterprise_id",
-    "model_version_id",
-    "feature_vector_id",
-    "as_of",
-    "score",
-    "pd",
-    "margin",
-    "grade",
-    "contribution_values",
-    "reasons",
-    "requested_by_id",
-    "created_at",
-)
+        return storage().insert_scores(rows, instances=instances)
 
 
 def _score_rows(
@@ -372,8 +354,8 @@ def _score_rows(
     loaded: LoadedModel,
     requested_by: User | None,
 ) -> list[tuple]:
-    """Each score's column values (``_SCORE_FIELDS``; the reasons as JSON text), from
-    whole arrays."""
+    """Each score's column values (``storage.SCORE_FIELDS``; the reasons as JSON
+    text), from whole arrays."""
     codes = reason_codes_json_for_rows(scored.contributions, loaded.feature_names)
     contributions = np.ascontiguousarray(scored.contributions, dtype="<f4").tobytes()
     width = (len(loaded.feature_names) + 1) * 4
@@ -412,174 +394,26 @@ def _score_rows(
     ]
 
 
-def _instance(row: tuple) -> CreditScore:
-    """The unsaved ``CreditScore`` of a row's values (its reasons: JSON text)."""
-    fields = dict(zip(_SCORE_FIELDS, row, strict=True))
-    fields["reasons"] = json.loads(fields["reasons"])
-    return CreditScore(**fields)
-
-
-def _write_scores(rows: list[tuple], *, instances: bool) -> list:
-    """Insert the score rows. Online (``instances``: the saved instances, in order)
-    with ``bulk_create`` — one ``INSERT … RETURNING`` for a single score; a batch
-    chunk on PostgreSQL with one binary ``COPY`` and no ids read back (the rows
-    themselves returned).
-
-    Binary: PostgreSQL parses no text (floats arrive as their exact bits) and psycopg
-    sends each value by its type, the reasons' JSON text as it is. A bulk INSERT
-    (Django sends each column as an array) costs several times more."""
-    if instances or connection.vendor != "postgresql":
-        # ``auto_now_add`` stamps each row as it is saved: the instances keep that.
-        created = CreditScore.objects.bulk_create(
-            [_instance(row) for row in rows], batch_size=1000
-        )
-        return created if instances else rows
-    from psycopg import sql
-    from psycopg.types.json import Jsonb
-
-    meta = CreditScore._meta
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        sql.Identifier(meta.db_table),
-        sql.SQL(", ").join(
-            sql.Identifier(meta.get_field(name).column) for name in _SCORE_FIELDS
-        ),
-    )
-    reasons = _SCORE_FIELDS.index("reasons")
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        # Each column's type as the model declares it, less modifiers ("varchar(1)").
-        copy.set_types(
-            [
-                meta.get_field(name).db_type(connection).split("(")[0]
-                for name in _SCORE_FIELDS
-            ]
-        )
-        for row in rows:
-            copy.write_row(
-                (
-                    *row[:reasons],
-                    Jsonb(row[reasons], dumps=_as_is),
-                    *row[reasons + 1 :],
-                )
-            )
-    return rows
-
-
-def _as_is(text: str) -> str:
-    return text
-
-
-#: The access-log fields scoring sets (``accessed_at`` is the time of the write).
-_LOG_FIELDS = (
-    "enterprise_id",
-    "organization_id",
-    "category",
-    "purpose",
-    "authorization_id",
-    "channel",
-    "request_id",
-)
-
-
-def _access_logs(ids: list[int], authorizations: dict[int, _Consent]) -> list[tuple]:
-    """One access-log entry (``_LOG_FIELDS`` values) per category each consent covers."""
+def _access_reads(
+    ids: list[int], authorizations: dict[int, _Consent]
+) -> list[borrower_services.AccessRead]:
+    """One read per category each consent covers: the features are computed from
+    every category in scope."""
     request_id = uuid.uuid4().hex
     channel = AccessChannel.SCORING.value
-    logs: list[tuple] = []
-    for enterprise_id in ids:
-        authorization = authorizations[enterprise_id]
-        logs.extend(
-            (
-                enterprise_id,
-                authorization.grantee_id,
-                category,
-                authorization.purpose,
-                authorization.pk,
-                channel,
-                request_id,
-            )
-            for category in sorted(authorization.scope)
+    return [
+        borrower_services.AccessRead(
+            enterprise_id=enterprise_id,
+            organization_id=authorizations[enterprise_id].grantee_id,
+            category=category,
+            purpose=authorizations[enterprise_id].purpose,
+            authorization_id=authorizations[enterprise_id].pk,
+            channel=channel,
+            request_id=request_id,
         )
-    return logs
-
-
-def _insert(model, rows: list) -> list:
-    """``bulk_create``, through ``COPY`` on PostgreSQL."""
-    if connection.vendor == "postgresql" and _copyable(model):
-        return _copy_rows(model, rows)
-    return model.objects.bulk_create(rows, batch_size=1000)
-
-
-def _copyable(model) -> bool:
-    """Whether every column's value is set by Django (none by the database)."""
-    return not any(
-        getattr(field, "generated", False) or field.db_default is not NOT_PROVIDED
-        for field in model._meta.concrete_fields
-    )
-
-
-def _copy_rows(model, rows: list) -> list:
-    """``bulk_create`` through ``COPY``: the same rows, the same objects returned (pk
-    set, saved). Each value is prepared by its field as ``bulk_create`` prepares it
-    (``pre_save`` stamps ``created_at``); only the transport differs. Django 5.2's
-    bulk INSERT sends each column as an array, and quoting the JSON reasons into
-    array literals costs several times more than scoring them."""
-    from psycopg import sql
-
-    db = transaction.get_connection()  # the wrapper itself, not the proxy
-    meta = model._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(meta.db_table),
-        sql.SQL(", ").join(
-            sql.Identifier(field.column) for field in [meta.pk, *fields]
-        ),
-    )
-    with db.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-            "FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
-        )
-        pks = sorted(pk for (pk,) in cursor.fetchall())
-        with cursor.cursor.copy(statement) as copy:
-            for pk, row in zip(pks, rows, strict=True):
-                copy.write_row(
-                    (
-                        pk,
-                        *(
-                            field.get_db_prep_save(field.pre_save(row, add=True), db)
-                            for field in fields
-                        ),
-                    )
-                )
-    for pk, row in zip(pks, rows, strict=True):
-        row.pk = pk
-        row._state.adding = False
-        row._state.db = db.alias
-    return rows
-
-
-def _write_access_logs(logs: list[tuple]) -> None:
-    """Append the access-log rows: with ``COPY`` on PostgreSQL (a bulk INSERT of model
-    instances costs more than computing the features), else with ``bulk_create``."""
-    if connection.vendor != "postgresql":
-        DataAccessLog.objects.bulk_create(
-            (DataAccessLog(**dict(zip(_LOG_FIELDS, log, strict=True))) for log in logs),
-            batch_size=2000,
-        )
-        return
-    from psycopg import sql
-
-    meta = DataAccessLog._meta
-    columns = [meta.get_field(name).column for name in (*_LOG_FIELDS, "accessed_at")]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(meta.db_table),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-    )
-    accessed_at = timezone.now()
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for log in logs:
-            copy.write_row((*log, accessed_at))
+        for enterprise_id in ids
+        for category in sorted(authorizations[enterprise_id].scope)
+    ]
 
 
 def enterprise_score(
