@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import lock_objects
 from accounts.exceptions import AlreadyMember, InvalidRole, InvitationAlreadyOpen
 from accounts.models import (
     ROLES_BY_KIND,
@@ -89,7 +90,7 @@ def invitation_create(
         )
     # Lock the organization row so two admins inviting the same address at once
     # cannot both pass the check below.
-    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    lock_objects.organization_lock(organization_pk=organization.pk)
     open_invitations = Invitation.objects.filter(
         organization=organization,
         email__iexact=email,
@@ -119,7 +120,7 @@ def invitation_create(
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation) -> Invitation:
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = lock_objects.invitation_lock(invitation_pk=invitation.pk)
     if invitation.accepted_at is None and invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at", "updated_at"])
@@ -144,16 +145,13 @@ def invitations_accept_for_user(*, user: User) -> list[Membership]:
     if not verified:
         return []
     now = timezone.now()
-    invitations = (
-        Invitation.objects.select_for_update()
-        .select_related("organization")
-        .filter(
+    invitations = lock_objects.invitations_lock(
+        Invitation.objects.filter(
             accepted_at__isnull=True,
             revoked_at__isnull=True,
             expires_at__gt=now,
             email__in=verified,
         )
-        .order_by("pk")
     )
     created: list[Membership] = []
     for invitation in invitations:

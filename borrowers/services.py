@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts import services as account_services
 from accounts.models import Organization, OrganizationKind, Role, User
 from accounts.selectors import user_memberships
+from borrowers import lock_objects
 from borrowers.exceptions import (
     EnterpriseAlreadyRegistered,
     InvalidConsent,
@@ -238,7 +239,7 @@ def authorization_revoke(
     revocation and writes nothing.
     """
     _require_owner(user=revoked_by, enterprise=authorization.enterprise)
-    locked = CreditAuthorization.objects.select_for_update().get(pk=authorization.pk)
+    locked = lock_objects.authorization_lock(authorization_pk=authorization.pk)
     if locked.revoked_at is not None:
         return locked
     locked.revoked_at = max(timezone.now(), locked.granted_at)

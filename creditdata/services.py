@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts.models import User
+from borrowers import lock_objects as borrower_lock_objects
 from borrowers import selectors as borrower_selectors
 from borrowers import services as borrower_services
 from borrowers.exceptions import ConsentRequired
@@ -152,8 +153,8 @@ def _write_category(
     model = RECORD_MODELS[category]
     source = settings.CREDIT_PROVIDER_NAME
     with transaction.atomic():
-        authorization = CreditAuthorization.objects.select_for_update().get(
-            pk=run.authorization_id
+        authorization = borrower_lock_objects.authorization_lock(
+            authorization_pk=run.authorization_id
         )
         if not borrower_selectors.authorization_is_usable(
             authorization=authorization

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, OrganizationKind, Role, User
 from accounts.selectors import user_memberships
-from lenders import lifecycle, webhooks
+from lenders import lifecycle, lock_objects, webhooks
 from lenders.exceptions import InvalidProduct, NotPermitted, TransitionNotAllowed
 from lenders.models import (
     Branch,
@@ -189,7 +189,7 @@ def product_update(
     industries: Iterable[str] | None = None,
 ) -> LoanProduct:
     """Change a product's terms. A listed product's change is a new version at once."""
-    locked = LoanProduct.objects.select_for_update().get(pk=product.pk)
+    locked = lock_objects.product_lock(product_pk=product.pk)
     if actor_role(user=actor, lender=locked.lender) != lifecycle.LENDER_ADMIN:
         raise NotPermitted(_("Only the bank's administrators manage its products."))
     if locked.status not in lifecycle.EDITABLE:
@@ -217,11 +217,7 @@ def product_transition(
         raise TransitionNotAllowed(
             _("Unknown action “%(action)s”.") % {"action": action}
         )
-    locked = (
-        LoanProduct.objects.select_for_update()
-        .select_related("lender")
-        .get(pk=product.pk)
-    )
+    locked = lock_objects.product_lock(product_pk=product.pk)
     role = actor_role(user=actor, lender=locked.lender)
     if role not in transition.actors:
         raise NotPermitted(

@@ -32,6 +32,7 @@ from borrowers.models import (
     ConsentPurpose,
     Enterprise,
 )
+from scoring import lock_objects
 from scoring.data import frames_from_database
 from scoring.engine import Platt
 from scoring.exceptions import FeatureSetMismatch, NoChampion
@@ -442,10 +443,11 @@ def rescore(score: CreditScore) -> Scored:
 @transaction.atomic
 def model_promote(*, model: ModelVersion, promoted_by: User | None) -> ModelVersion:
     """Make ``model`` the champion; the previous champion steps down. Old scores stay."""
-    ModelVersion.objects.select_for_update().filter(is_champion=True).exclude(
-        pk=model.pk
+    rows = lock_objects.model_versions_lock_for_promotion(model_pk=model.pk)
+    (locked,) = (row for row in rows if row.pk == model.pk)
+    ModelVersion.objects.filter(
+        pk__in=[row.pk for row in rows if row.pk != model.pk]
     ).update(is_champion=False)
-    locked = ModelVersion.objects.select_for_update().get(pk=model.pk)
     locked.is_champion = True
     locked.promoted_by = promoted_by
     locked.promoted_at = timezone.now()
