@@ -11,11 +11,19 @@ from django.utils import translation
 
 from accounts import services
 from accounts.models import Invitation
+from core import jobs
 
 
-@shared_task(name="accounts.tasks.send_invitation_email", max_retries=5, acks_late=True)
+@shared_task(
+    name="accounts.tasks.send_invitation_email",
+    **jobs.EMAIL_TASK_OPTIONS,
+)
 def send_invitation_email(invitation_pk: int) -> bool:
-    """Email an invitation. Idempotent: a closed invitation is not sent."""
+    """Email an invitation. Idempotent: a closed invitation is not sent.
+
+    A failure of the mail server is retried by Celery with exponential backoff and
+    full jitter, at most five times.
+    """
     invitation = (
         Invitation.objects.select_related("organization", "invited_by")
         .filter(pk=invitation_pk)

@@ -9,13 +9,19 @@ from django.template.loader import render_to_string
 
 from accounts.models import MANAGING_ROLES
 from borrowers.models import CreditAuthorization
+from core import jobs
 
 
 @shared_task(
-    name="borrowers.tasks.notify_grantee_of_revocation", acks_late=True, max_retries=5
+    name="borrowers.tasks.notify_grantee_of_revocation",
+    **jobs.EMAIL_TASK_OPTIONS,
 )
 def notify_grantee_of_revocation(authorization_pk: int) -> int:
-    """Tell the grantee's managers that a consent was revoked; returns emails sent."""
+    """Tell the grantee's managers that a consent was revoked; returns emails sent.
+
+    A failure of the mail server is retried by Celery with exponential backoff and
+    full jitter, at most five times.
+    """
     authorization = (
         CreditAuthorization.objects.select_related("enterprise", "grantee")
         .filter(pk=authorization_pk, revoked_at__isnull=False)

@@ -11,6 +11,7 @@ next step, see docs/architecture.md) replaces the body of this function and no c
 
 from __future__ import annotations
 
+import smtplib
 from typing import Any
 
 from django.db import transaction
@@ -26,3 +27,22 @@ def enqueue(
         task.apply_async(args=args, kwargs=kwargs, **options)
 
     transaction.on_commit(send)
+
+
+#: Options of every task that sends an email. It is retried when the mail server is
+#: down, restarting or slow — with exponential backoff (30 s, 1 min, 2 min, … up to
+#: 30 min) and full jitter, five times — and never for anything that fails the same
+#: way on every try (a bad template, a missing row, a recipient the server refuses).
+#: ``socket.timeout`` is an alias of ``TimeoutError``.
+EMAIL_TASK_OPTIONS: dict[str, Any] = {
+    "autoretry_for": (smtplib.SMTPException, ConnectionError, TimeoutError),
+    "dont_autoretry_for": (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused),
+    "retry_backoff": 30,
+    "retry_backoff_max": 30 * 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "time_limit": 120,
+    "soft_time_limit": 90,
+}

@@ -8,15 +8,25 @@ from lenders import webhooks
 
 
 @shared_task(
+    bind=True,
     name="lenders.tasks.deliver_webhook",
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=60,
     soft_time_limit=45,
 )
-def deliver_webhook(delivery_pk: int, manual: bool = False) -> str:
-    """POST one webhook delivery; schedules its own retry with exponential backoff."""
-    outcome, delay = webhooks.attempt_delivery(delivery_pk, manual=manual)
+def deliver_webhook(self, delivery_pk: int, manual: bool = False) -> str:
+    """POST one webhook delivery; a retryable failure is retried by Celery.
+
+    The countdown (capped exponential backoff, full jitter, at least a ``Retry-After``)
+    is decided by ``webhooks.attempt_delivery`` in the transaction that logs the
+    attempt, so ``next_attempt_at`` shows the real schedule. ``max_retries`` is read at
+    run time (``WEBHOOK_MAX_ATTEMPTS`` − 1) and ``attempt_delivery`` stops asking for a
+    retry once it is reached, so ``self.retry`` never raises MaxRetriesExceededError.
+    """
+    outcome, countdown = webhooks.attempt_delivery(
+        delivery_pk, manual=manual, retries=self.request.retries
+    )
     if outcome == webhooks.RETRY:
-        deliver_webhook.apply_async(args=[delivery_pk], countdown=delay)
+        raise self.retry(countdown=countdown, max_retries=webhooks.max_retries())
     return outcome

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import operator_membership
 from accounts.exceptions import AccountsError
-from lenders import apikeys, lifecycle, selectors, services
+from lenders import apikeys, lifecycle, selectors, services, webhooks
 from lenders.exceptions import InvalidProduct, LendersError
 from lenders.forms import (
     ApiKeyForm,
@@ -45,11 +44,17 @@ def _bank(request: HttpRequest):
 @login_required
 def product_list(request: HttpRequest) -> HttpResponse:
     lender, is_admin = _bank(request)
-    products = LoanProduct.objects.filter(lender=lender).order_by("status", "code")
+    # The bank's own list acts as the bank: its administrators take the lender's
+    # actions of the lifecycle table; the rest of its staff take none.
+    role = lifecycle.LENDER_ADMIN if is_admin else None
     return render(
         request,
         "lenders/products.html",
-        {"lender": lender, "products": products, "is_admin": is_admin},
+        {
+            "lender": lender,
+            "rows": selectors.bank_product_rows(lender=lender, role=role),
+            "is_admin": is_admin,
+        },
     )
 
 
@@ -225,13 +230,11 @@ def webhook(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def webhook_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
-    from lenders.tasks import deliver_webhook
-
     lender, is_admin = _bank(request)
     if not is_admin:
         raise Http404(_("Only the bank's administrators manage the webhook endpoint."))
     delivery = get_object_or_404(WebhookDelivery, pk=pk, endpoint__lender=lender)
-    transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk, manual=True))
+    webhooks.delivery_redeliver(delivery=delivery)
     messages.success(
         request,
         _("Event %(event)s queued for redelivery.") % {"event": delivery.event_id},

@@ -1,34 +1,117 @@
-"""Signed event notifications to banks.
+"""Signed event notifications to banks, in the Standard Webhooks format.
 
 An event for a lender with an active endpoint becomes a ``WebhookDelivery``; a Celery
-task POSTs it, signed with the same HMAC-SHA256 scheme as the provider's webhooks
-(``creditdata.signing``: ``X-Xyd-Signature: t=…,v1=…`` over ``"{t}." + body``). A
-non-2xx answer, a timeout or a connection error is retried with exponential backoff up
-to ``WEBHOOK_MAX_ATTEMPTS``; every attempt is logged with status, latency and an excerpt
-of the answer. A bank can redeliver any event by hand from its portal.
+task (``lenders.tasks.deliver_webhook``) POSTs it signed as https://www.standardwebhooks.com/
+specifies, so a bank verifies it with the stock ``standardwebhooks`` library of its
+language:
+
+* ``webhook-id``: the event id, the same on every attempt (the receiver's idempotency
+  key);
+* ``webhook-timestamp``: unix seconds of this attempt;
+* ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``, keyed
+  with the base64-decoded part of the ``whsec_…`` secret.
+
+A connection error, a timeout, a 5xx, a 408 or a 429 is retried through Celery's own
+``retry`` with capped exponential backoff and full jitter, up to
+``WEBHOOK_MAX_ATTEMPTS`` attempts (a numeric ``Retry-After`` on a 429 or 503 is a lower
+bound on the wait). Any other answer (another 4xx, a 3xx: redirects are not followed)
+fails the delivery at once. Every attempt is logged with status, latency and an excerpt
+of the answer. A bank can redeliver any event by hand from its portal: one attempt,
+never retried. The integrators' documentation is ``docs/webhooks.md``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import secrets
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import requests
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
 
-from core import signing
+from core import jobs
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10.0
 SUCCEEDED, RETRY, FAILED = "succeeded", "retry", "failed"
 
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+SECRET_BYTES = 32  # the spec asks for 24 to 64 random bytes
+# No single wait longer than an hour: the countdown of a Celery retry is held by the
+# broker, and on Redis a message whose ETA is beyond the visibility timeout (two hours,
+# CELERY_BROKER_TRANSPORT_OPTIONS) is handed to a second worker.
+BACKOFF_CAP_SECONDS = 3600
+# Besides 5xx: the request timed out on their side, or they are rate-limiting us.
+RETRYABLE_STATUSES = frozenset({408, 429})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+RETRYABLE_ERRORS = (
+    requests.ConnectionError,  # refused, reset, DNS, TLS (SSLError is one)
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,  # connection broken mid-answer
+)
+
+HEADER_ID = "webhook-id"
+HEADER_TIMESTAMP = "webhook-timestamp"
+HEADER_SIGNATURE = "webhook-signature"
+HEADER_EVENT = "X-Xyd-Event"
+HEADER_DELIVERY = "X-Xyd-Delivery"  # the event id again, kept for older receivers
+
+# Secrets issued before the Standard Webhooks format were "whsec_" + token_urlsafe(32):
+# URL-safe base64 without padding. Their key is the bytes that base64 encodes.
+_URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
+
 
 def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """A spec-conformant secret: ``whsec_`` + standard base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of ``secret``: its base64 part decoded, as ``standardwebhooks`` does.
+
+    For a spec-conformant secret this is exactly the library's key. The library decodes
+    with the standard alphabet only and silently drops ``-`` and ``_``, so for an old
+    URL-safe secret it derives a different key or raises ``binascii.Error``; here both
+    alphabets and missing padding are accepted, so an old secret keeps the 32 bytes it
+    always stood for. ``standard_secret`` gives the same key in the spec's spelling.
+    """
+    text = secret.removeprefix(SECRET_PREFIX).strip().translate(_URLSAFE_TO_STANDARD)
+    text = text.rstrip("=")
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except binascii.Error as error:
+        raise ValueError("The webhook secret is not base64") from error
+    if not key:
+        raise ValueError("The webhook secret is empty")
+    return key
+
+
+def standard_secret(secret: str) -> str:
+    """``secret`` spelled as the spec wants it (standard, padded base64), same key."""
+    return SECRET_PREFIX + base64.b64encode(signing_key(secret)).decode()
+
+
+def signature_headers(
+    secret: str, msg_id: str, body: bytes, timestamp: int | None = None
+) -> dict[str, str]:
+    """The three Standard Webhooks headers for ``body`` (``timestamp`` defaults to now)."""
+    if timestamp is None:
+        timestamp = int(time.time())
+    signature = Webhook(signing_key(secret)).sign(
+        msg_id, datetime.fromtimestamp(timestamp, tz=UTC), body.decode("utf-8")
+    )
+    return {
+        HEADER_ID: msg_id,
+        HEADER_TIMESTAMP: str(timestamp),
+        HEADER_SIGNATURE: signature,
+    }
 
 
 def event_emit(*, lender, event_type: str, data: dict):
@@ -51,17 +134,65 @@ def event_emit(*, lender, event_type: str, data: dict):
             "data": data,
         },
     )
-    transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk))
+    jobs.enqueue(deliver_webhook, delivery.pk)
     return delivery
 
 
-def backoff_seconds(attempt: int) -> int:
-    """Delay before the attempt after ``attempt``: base × 2^(attempt − 1)."""
-    return settings.WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)
+def delivery_redeliver(*, delivery) -> None:
+    """A bank's administrator asks for one more attempt of a delivery (after commit;
+    one attempt, never retried, even for a delivery that succeeded)."""
+    from lenders.tasks import deliver_webhook
+
+    jobs.enqueue(deliver_webhook, delivery.pk, manual=True)
 
 
-def attempt_delivery(delivery_pk: int, *, manual: bool = False) -> tuple[str, int]:
-    """One POST of the delivery; returns the outcome and, for a retry, its delay."""
+def max_retries() -> int:
+    """Retries after the first attempt: ``WEBHOOK_MAX_ATTEMPTS`` − 1."""
+    return max(settings.WEBHOOK_MAX_ATTEMPTS - 1, 0)
+
+
+def is_retryable_status(status_code: int) -> bool:
+    return 500 <= status_code <= 599 or status_code in RETRYABLE_STATUSES
+
+
+def retry_after_seconds(response: requests.Response) -> int | None:
+    """A numeric ``Retry-After`` of a 429 or 503, else None (HTTP dates are ignored)."""
+    if response.status_code not in RETRY_AFTER_STATUSES:
+        return None
+    value = response.headers.get("Retry-After", "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    return int(value)
+
+
+def retry_countdown(retries: int, retry_after: int | None = None) -> int:
+    """Seconds before the next attempt, ``retries`` retries having been made so far.
+
+    Full jitter: uniform in [0, min(cap, WEBHOOK_BACKOFF_SECONDS × 2^retries)], so a
+    bank coming back after an outage is not hit by every queued event at once. A
+    ``Retry-After`` is a lower bound, itself capped.
+    """
+    countdown = get_exponential_backoff_interval(
+        factor=settings.WEBHOOK_BACKOFF_SECONDS,
+        retries=retries,
+        maximum=BACKOFF_CAP_SECONDS,
+        full_jitter=True,
+    )
+    if retry_after is not None:
+        countdown = max(countdown, min(retry_after, BACKOFF_CAP_SECONDS))
+    return countdown
+
+
+def attempt_delivery(
+    delivery_pk: int, *, manual: bool = False, retries: int = 0
+) -> tuple[str, int]:
+    """One POST of the delivery; returns the outcome and, for a retry, its countdown.
+
+    ``retries`` is how many retries of this delivery Celery has made so far: after the
+    last allowed one a retryable failure is final. A manual attempt is never retried.
+    The attempt is logged and the delivery's status and next attempt updated in one
+    transaction. A delivery that already succeeded is not sent again unless ``manual``.
+    """
     from lenders.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
     with transaction.atomic():
@@ -82,13 +213,14 @@ def attempt_delivery(delivery_pk: int, *, manual: bool = False) -> tuple[str, in
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "xinyidai-webhooks/1",
-        signing.HEADER_NAME: signing.sign(endpoint.secret, body),
-        "X-Xyd-Event": delivery.event_type,
-        "X-Xyd-Delivery": delivery.event_id,
+        **signature_headers(endpoint.secret, delivery.event_id, body),
+        HEADER_EVENT: delivery.event_type,
+        HEADER_DELIVERY: delivery.event_id,
     }
     sent_at = timezone.now()
     started = time.monotonic()
     status_code, excerpt, error = None, "", ""
+    retryable, retry_after = False, None
     try:
         response = requests.post(
             endpoint.url,
@@ -98,8 +230,12 @@ def attempt_delivery(delivery_pk: int, *, manual: bool = False) -> tuple[str, in
             allow_redirects=False,
         )
         status_code, excerpt = response.status_code, response.text[:500]
+        retryable = is_retryable_status(status_code)
+        retry_after = retry_after_seconds(response)
     except requests.RequestException as exception:
         error = f"{type(exception).__name__}: {exception}"[:500]
+        # Anything else (an invalid URL, a malformed header) fails the same way again.
+        retryable = isinstance(exception, RETRYABLE_ERRORS)
     latency = round((time.monotonic() - started) * 1000)
     ok = status_code is not None and 200 <= status_code < 300
     with transaction.atomic():
@@ -112,23 +248,16 @@ def attempt_delivery(delivery_pk: int, *, manual: bool = False) -> tuple[str, in
             response_excerpt=excerpt,
             error=error,
         )
+        countdown, next_at = 0, None
         if ok:
-            outcome, delay, status, next_at = (
-                SUCCEEDED,
-                0,
-                DeliveryStatus.SUCCEEDED,
-                None,
-            )
-        elif manual or number >= settings.WEBHOOK_MAX_ATTEMPTS:
-            outcome, delay, status, next_at = FAILED, 0, DeliveryStatus.FAILED, None
+            outcome, status = SUCCEEDED, DeliveryStatus.SUCCEEDED
+        elif not retryable or manual or retries >= max_retries():
+            outcome, status = FAILED, DeliveryStatus.FAILED
         else:
-            delay = backoff_seconds(number)
-            outcome, status, next_at = (
-                RETRY,
-                DeliveryStatus.RETRYING,
-                timezone.now() + timedelta(seconds=delay),
-            )
+            countdown = retry_countdown(retries, retry_after)
+            outcome, status = RETRY, DeliveryStatus.RETRYING
+            next_at = timezone.now() + timedelta(seconds=countdown)
         WebhookDelivery.objects.filter(pk=delivery_pk).update(
             status=status, next_attempt_at=next_at, updated_at=timezone.now()
         )
-    return outcome, delay
+    return outcome, countdown
