@@ -20,302 +20,325 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.utils import translation
+from django.utils.functional import Promise, lazy
+from django.utils.translation import pgettext_lazy
 
 from core.codes import Category
 from creditdata.categories import RECORD_FIELDS
+
+#: The languages of ``Feature.label_zh``/``label_en`` and of the reasons' ``*_zh`` and
+#: ``*_en`` keys (codes of ``settings.LANGUAGES``).
+LANGUAGE_ZH = "zh-hans"
+LANGUAGE_EN = "en"
+
+
+def translated(text: str | Promise, language: str | None = None) -> str:
+    """``text`` (a lazily translated string) in ``language``, or in the active
+    language if none is given."""
+    if language is None:
+        return str(text)
+    with translation.override(language):
+        return str(text)
+
+
+#: ``message % values``, formatted when the text is read (so in the language active
+#: then, not in the one active when this module was imported).
+_interpolate = lazy(lambda message, values: str(message) % values, str)
 
 
 @dataclass(frozen=True)
 class Feature:
     """One model input. ``direction`` is its monotone constraint on the probability of
-    default: +1 more of it never lowers risk, −1 never raises it, 0 unconstrained."""
+    default: +1 more of it never lowers risk, −1 never raises it, 0 unconstrained.
+    ``label`` is translated when read (``str(feature.label)``: the active language)."""
 
     name: str
     direction: int
     group: str
-    label_zh: str
-    label_en: str
+    label: str | Promise
+
+    @property
+    def label_zh(self) -> str:
+        return translated(self.label, LANGUAGE_ZH)
+
+    @property
+    def label_en(self) -> str:
+        return translated(self.label, LANGUAGE_EN)
 
 
-#: Business factors that reasons are grouped by, with their labels.
+#: Business factors that reasons are grouped by, with their (lazily translated)
+#: labels: ``translated(GROUPS[group], language)``.
 GROUPS = {
-    "registration": ("经营年限与注册资本", "Years in business and registered capital"),
-    "tax": ("纳税", "Tax"),
-    "employment": ("社保参保", "Social insurance"),
-    "housing_fund": ("住房公积金", "Housing provident fund"),
-    "utilities": ("水电气", "Utilities"),
-    "customs": ("海关进出口", "Customs"),
-    "innovation": ("知识产权", "Intellectual property"),
-    "penalties": ("行政处罚", "Administrative penalties"),
-    "court": ("司法", "Court records"),
-    "abnormal": ("经营异常", "Abnormal operation"),
-    "honours": ("荣誉与信用承诺", "Honours and commitments"),
-    "industry": ("行业", "Industry"),
+    "registration": pgettext_lazy(
+        "credit factor", "Years in business and registered capital"
+    ),
+    "tax": pgettext_lazy("credit factor", "Tax"),
+    "employment": pgettext_lazy("credit factor", "Social insurance"),
+    "housing_fund": pgettext_lazy("credit factor", "Housing provident fund"),
+    "utilities": pgettext_lazy("credit factor", "Utilities"),
+    "customs": pgettext_lazy("credit factor", "Customs"),
+    "innovation": pgettext_lazy("credit factor", "Intellectual property"),
+    "penalties": pgettext_lazy("credit factor", "Administrative penalties"),
+    "court": pgettext_lazy("credit factor", "Court records"),
+    "abnormal": pgettext_lazy("credit factor", "Abnormal operation"),
+    "honours": pgettext_lazy("credit factor", "Honours and commitments"),
+    "industry": pgettext_lazy("credit factor", "Industry"),
 }
 
 INDUSTRY_SECTIONS = ("C", "E", "F", "G", "H", "I", "L", "M")
 
 FEATURES: tuple[Feature, ...] = (
     Feature(
-        "years_in_business", -1, "registration", "经营年限（年）", "years in business"
+        "years_in_business",
+        -1,
+        "registration",
+        pgettext_lazy("credit feature", "years in business"),
     ),
     Feature(
         "registered_capital_log",
         -1,
         "registration",
-        "注册资本（对数）",
-        "registered capital (log)",
+        pgettext_lazy("credit feature", "registered capital (log)"),
     ),
     Feature(
         "tax_paid_12m_log",
         -1,
         "tax",
-        "近12个月纳税额（对数）",
-        "tax paid, last 12 months (log)",
+        pgettext_lazy("credit feature", "tax paid, last 12 months (log)"),
     ),
     Feature(
         "tax_paid_24m_log",
         -1,
         "tax",
-        "近24个月纳税额（对数）",
-        "tax paid, last 24 months (log)",
+        pgettext_lazy("credit feature", "tax paid, last 24 months (log)"),
     ),
     Feature(
         "tax_trend_12m",
         -1,
         "tax",
-        "纳税额同比变化（对数）",
-        "tax paid, change on the year before (log)",
+        pgettext_lazy("credit feature", "tax paid, change on the year before (log)"),
     ),
     Feature(
         "tax_per_employee_log",
         -1,
         "tax",
-        "人均纳税额（对数）",
-        "tax paid per employee (log)",
+        pgettext_lazy("credit feature", "tax paid per employee (log)"),
     ),
     Feature(
         "tax_credit_grade",
         -1,
         "tax",
-        "纳税信用等级（A=4…D=0）",
-        "tax credit grade (A=4 … D=0)",
+        pgettext_lazy("credit feature", "tax credit grade (A=4 … D=0)"),
     ),
     Feature(
         "tax_credit_grade_avg_24m",
         -1,
         "tax",
-        "近24个月平均纳税信用等级",
-        "average tax credit grade, last 24 months",
+        pgettext_lazy("credit feature", "average tax credit grade, last 24 months"),
     ),
     Feature(
         "tax_arrears_months_12m",
         1,
         "tax",
-        "近12个月欠税月数",
-        "months with tax arrears, last 12",
+        pgettext_lazy("credit feature", "months with tax arrears, last 12"),
     ),
     Feature(
         "tax_arrears_months_24m",
         1,
         "tax",
-        "近24个月欠税月数",
-        "months with tax arrears, last 24",
+        pgettext_lazy("credit feature", "months with tax arrears, last 24"),
     ),
     Feature(
         "tax_zero_months_12m",
         1,
         "tax",
-        "近12个月零申报月数",
-        "months with no tax paid, last 12",
+        pgettext_lazy("credit feature", "months with no tax paid, last 12"),
     ),
     Feature(
-        "headcount_log", 0, "employment", "参保人数（对数）", "insured headcount (log)"
+        "headcount_log",
+        0,
+        "employment",
+        pgettext_lazy("credit feature", "insured headcount (log)"),
     ),
     Feature(
         "headcount_change_12m",
         -1,
         "employment",
-        "参保人数12个月变化（对数）",
-        "headcount change over 12 months (log)",
+        pgettext_lazy("credit feature", "headcount change over 12 months (log)"),
     ),
     Feature(
         "headcount_change_24m",
         -1,
         "employment",
-        "参保人数24个月变化（对数）",
-        "headcount change over 24 months (log)",
+        pgettext_lazy("credit feature", "headcount change over 24 months (log)"),
     ),
     Feature(
         "social_arrears_months_12m",
         1,
         "employment",
-        "近12个月社保欠费月数",
-        "months with social-insurance arrears, last 12",
+        pgettext_lazy(
+            "credit feature", "months with social-insurance arrears, last 12"
+        ),
     ),
     Feature(
         "social_arrears_months_24m",
         1,
         "employment",
-        "近24个月社保欠费月数",
-        "months with social-insurance arrears, last 24",
+        pgettext_lazy(
+            "credit feature", "months with social-insurance arrears, last 24"
+        ),
     ),
     Feature(
         "housing_fund_enrolled",
         -1,
         "housing_fund",
-        "是否缴存住房公积金",
-        "pays into the housing fund",
+        pgettext_lazy("credit feature", "pays into the housing fund"),
     ),
     Feature(
         "housing_fund_coverage",
         -1,
         "housing_fund",
-        "公积金缴存人数占参保人数比例",
-        "housing-fund contributors per insured employee",
+        pgettext_lazy(
+            "credit feature", "housing-fund contributors per insured employee"
+        ),
     ),
     Feature(
         "housing_fund_late_months_12m",
         1,
         "housing_fund",
-        "近12个月公积金逾期月数",
-        "months of late housing-fund payment, last 12",
+        pgettext_lazy("credit feature", "months of late housing-fund payment, last 12"),
     ),
     Feature(
         "electricity_trend_12m",
         -1,
         "utilities",
-        "用电量同比变化（对数）",
-        "electricity use, change on the year before (log)",
+        pgettext_lazy(
+            "credit feature", "electricity use, change on the year before (log)"
+        ),
     ),
     Feature(
         "utility_arrears_months_12m",
         1,
         "utilities",
-        "近12个月水电气欠费月数",
-        "months with utility arrears, last 12",
+        pgettext_lazy("credit feature", "months with utility arrears, last 12"),
     ),
     Feature(
         "customs_volume_12m_log",
         -1,
         "customs",
-        "近12个月进出口额（对数）",
-        "imports and exports, last 12 months (log)",
+        pgettext_lazy("credit feature", "imports and exports, last 12 months (log)"),
     ),
     Feature(
         "customs_per_employee_log",
         -1,
         "customs",
-        "人均进出口额（对数）",
-        "imports and exports per employee (log)",
+        pgettext_lazy("credit feature", "imports and exports per employee (log)"),
     ),
-    Feature("patents_count", -1, "innovation", "专利数量", "patents"),
-    Feature("trademarks_count", -1, "innovation", "商标数量", "trademarks"),
+    Feature(
+        "patents_count", -1, "innovation", pgettext_lazy("credit feature", "patents")
+    ),
+    Feature(
+        "trademarks_count",
+        -1,
+        "innovation",
+        pgettext_lazy("credit feature", "trademarks"),
+    ),
     Feature(
         "penalties_24m",
         1,
         "penalties",
-        "近24个月行政处罚次数",
-        "administrative penalties, last 24 months",
+        pgettext_lazy("credit feature", "administrative penalties, last 24 months"),
     ),
     Feature(
         "serious_penalties_36m",
         1,
         "penalties",
-        "近36个月严重行政处罚次数",
-        "serious penalties, last 36 months",
+        pgettext_lazy("credit feature", "serious penalties, last 36 months"),
     ),
     Feature(
         "unrepaired_penalties",
         1,
         "penalties",
-        "未完成信用修复的处罚数",
-        "penalties not yet repaired",
+        pgettext_lazy("credit feature", "penalties not yet repaired"),
     ),
     Feature(
         "months_since_last_penalty",
         -1,
         "penalties",
-        "距最近一次处罚月数",
-        "months since the last penalty",
+        pgettext_lazy("credit feature", "months since the last penalty"),
     ),
     Feature(
         "penalties_per_year",
         1,
         "penalties",
-        "年均行政处罚次数",
-        "administrative penalties per year in business",
+        pgettext_lazy(
+            "credit feature", "administrative penalties per year in business"
+        ),
     ),
     Feature(
         "court_judgements_36m",
         1,
         "court",
-        "近36个月涉诉判决数",
-        "court judgements, last 36 months",
+        pgettext_lazy("credit feature", "court judgements, last 36 months"),
     ),
     Feature(
         "court_enforcements_36m",
         1,
         "court",
-        "近36个月被执行案件数",
-        "enforcement cases, last 36 months",
+        pgettext_lazy("credit feature", "enforcement cases, last 36 months"),
     ),
     Feature(
         "court_cases_per_year",
         1,
         "court",
-        "年均涉诉案件数",
-        "court cases per year in business",
+        pgettext_lazy("credit feature", "court cases per year in business"),
     ),
     Feature(
         "dishonest_debtor",
         1,
         "court",
-        "是否为失信被执行人",
-        "listed as a dishonest judgement debtor",
+        pgettext_lazy("credit feature", "listed as a dishonest judgement debtor"),
     ),
     Feature(
         "abnormal_listed_now",
         1,
         "abnormal",
-        "当前是否列入经营异常名录",
-        "currently on the abnormal-operation list",
+        pgettext_lazy("credit feature", "currently on the abnormal-operation list"),
     ),
     Feature(
         "abnormal_listings",
         1,
         "abnormal",
-        "列入经营异常名录次数",
-        "times listed as abnormal",
+        pgettext_lazy("credit feature", "times listed as abnormal"),
     ),
     Feature(
         "honours_count",
         -1,
         "honours",
-        "荣誉与红名单数量",
-        "honours and red-list entries",
+        pgettext_lazy("credit feature", "honours and red-list entries"),
     ),
     Feature(
         "honours_per_year",
         -1,
         "honours",
-        "年均荣誉数量",
-        "honours per year in business",
+        pgettext_lazy("credit feature", "honours per year in business"),
     ),
     Feature(
         "credit_commitments_count",
         -1,
         "honours",
-        "信用承诺数量",
-        "credit commitments made",
+        pgettext_lazy("credit feature", "credit commitments made"),
     ),
     *(
         Feature(
             f"industry_{section}",
             0,
             "industry",
-            f"行业门类{section}",
-            f"industry section {section}",
+            _interpolate(
+                pgettext_lazy("credit feature", "industry section %(section)s"),
+                {"section": section},
+            ),
         )
         for section in INDUSTRY_SECTIONS
     ),

@@ -3,8 +3,10 @@
 xgboost's ``pred_contribs`` gives each feature's exact additive contribution to the
 log-odds of default (they sum, with the bias, to the raw margin). Contributions are
 summed per business factor (``features.GROUPS``); the factors that raise the log-odds
-the most are the ones that lower the score, and each becomes one sentence in Chinese
-and English, built from the enterprise's own feature values.
+the most are the ones that lower the score, and each becomes one sentence built from
+the enterprise's own feature values. Sentences are ordinary translatable strings
+(English source, translations in ``locale/``): ``sentence`` gives one in the active
+language or in a given one, ``explain`` gives both ``LANGUAGE_ZH`` and ``LANGUAGE_EN``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from django.utils import translation
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 
-from scoring.features import FEATURE_BY_NAME, FEATURES, GROUPS
+from scoring.features import (
+    FEATURE_BY_NAME,
+    FEATURES,
+    GROUPS,
+    LANGUAGE_EN,
+    LANGUAGE_ZH,
+    translated,
+)
 
 MAX_REASONS = 4
 
@@ -42,230 +53,240 @@ def _pct(log_ratio: float) -> int:
     return round(abs(math.expm1(log_ratio)) * 100)
 
 
-Sentence = tuple[str, str]
+def _capital_unit() -> int:
+    """How many yuan one unit of a registered capital in a sentence is (1 in English,
+    10,000 in Chinese, which counts it in wan yuan): the translators' choice."""
+    # Translators: the number of yuan in one unit of the registered capital amount
+    # in the sentence "registered capital of CNY %(capital)s is small": "1" shows
+    # yuan, "10000" shows units of 10,000 yuan (wan yuan). Digits only.
+    unit = pgettext("yuan per unit of registered capital", "1")
+    return int(unit) if unit.isdigit() and int(unit) > 0 else 1
 
 
-def _registration(v, dominant) -> Sentence:
+#: The official Chinese name of the list of dishonest judgement debtors, which the
+#: English sentence quotes: the term's Chinese translation, whatever the language.
+_DISHONEST_DEBTOR_TERM = pgettext_lazy(
+    "official name of the list of dishonest judgement debtors",
+    "dishonest judgement debtor",
+)
+
+
+def _registration(v, dominant) -> str:
     if dominant == "registered_capital_log":
         capital = _money(_value(v, "registered_capital_log"))
-        return (
-            f"注册资本{capital / 10_000:,.0f}万元，规模较小",
-            f"registered capital of CNY {capital:,.0f} is small",
-        )
+        return gettext("registered capital of CNY %(capital)s is small") % {
+            "capital": f"{capital / _capital_unit():,.0f}"
+        }
     years = _value(v, "years_in_business")
     if years is None:
-        return ("缺少工商登记信息", "no business registration record")
-    return (f"经营年限{years:.1f}年，时间较短", f"only {years:.1f} years in business")
+        return gettext("no business registration record")
+    return gettext("only %(years)s years in business") % {"years": f"{years:.1f}"}
 
 
-def _tax(v, dominant) -> Sentence:
+def _tax(v, dominant) -> str:
     if _value(v, "tax_paid_12m_log") is None:
-        return ("无纳税记录", "no tax records")
+        return gettext("no tax records")
     if dominant == "tax_trend_12m" and _value(v, "tax_trend_12m") is not None:
         trend = _value(v, "tax_trend_12m")
         if trend < 0:
-            return (
-                f"近12个月纳税额较上年下降{_pct(trend)}%",
-                f"tax paid in the last 12 months fell {_pct(trend)}% on the year before",
-            )
-        return (
-            f"近12个月纳税额较上年仅增长{_pct(trend)}%",
-            f"tax paid in the last 12 months grew only {_pct(trend)}% on the year before",
-        )
+            return gettext(
+                "tax paid in the last 12 months fell %(percent)s%% on the year before"
+            ) % {"percent": _pct(trend)}
+        return gettext(
+            "tax paid in the last 12 months grew only %(percent)s%% on the year before"
+        ) % {"percent": _pct(trend)}
     if dominant == "tax_credit_grade" and _value(v, "tax_credit_grade") is not None:
         grade = {4: "A", 3: "B", 2: "M", 1: "C", 0: "D"}[
             _int(_value(v, "tax_credit_grade"))
         ]
-        return (f"纳税信用等级为{grade}级", f"tax credit grade {grade}")
+        return gettext("tax credit grade %(grade)s") % {"grade": grade}
     if dominant == "tax_arrears_months_12m":
         months = _int(_value(v, "tax_arrears_months_12m"))
-        return (
-            f"近12个月有{months}个月存在欠税",
-            f"tax arrears in {months} of the last 12 months",
-        )
+        return gettext("tax arrears in %(months)s of the last 12 months") % {
+            "months": months
+        }
     if dominant == "tax_zero_months_12m":
         months = _int(_value(v, "tax_zero_months_12m"))
-        return (
-            f"近12个月有{months}个月零纳税",
-            f"no tax paid in {months} of the last 12 months",
-        )
+        return gettext("no tax paid in %(months)s of the last 12 months") % {
+            "months": months
+        }
     if (
         dominant == "tax_per_employee_log"
         and _value(v, "tax_per_employee_log") is not None
     ):
         per_head = _money(_value(v, "tax_per_employee_log"))
-        return (
-            f"近12个月人均纳税{per_head:,.0f}元，偏低",
-            f"tax paid per employee of CNY {per_head:,.0f} in the last 12 months is low",
-        )
+        return gettext(
+            "tax paid per employee of CNY %(amount)s in the last 12 months is low"
+        ) % {"amount": f"{per_head:,.0f}"}
     paid = _money(_value(v, "tax_paid_12m_log"))
-    return (
-        f"近12个月纳税{paid:,.0f}元，偏低",
-        f"CNY {paid:,.0f} tax paid in the last 12 months is low",
-    )
+    return gettext("CNY %(amount)s tax paid in the last 12 months is low") % {
+        "amount": f"{paid:,.0f}"
+    }
 
 
-def _employment(v, dominant) -> Sentence:
+def _employment(v, dominant) -> str:
     if dominant == "social_arrears_months_12m":
         months = _int(_value(v, "social_arrears_months_12m"))
-        return (
-            f"近12个月有{months}个月社保欠费",
-            f"social-insurance arrears in {months} of the last 12 months",
-        )
+        return gettext(
+            "social-insurance arrears in %(months)s of the last 12 months"
+        ) % {"months": months}
     change = _value(v, "headcount_change_12m")
     if change is None:
-        return (
-            "社保参保记录不足12个月",
-            "less than 12 months of social-insurance records",
-        )
+        return gettext("less than 12 months of social-insurance records")
     if change < 0:
-        return (
-            f"参保人数12个月内减少{_pct(change)}%",
-            f"insured headcount fell {_pct(change)}% over 12 months",
-        )
-    return (
-        f"参保人数12个月内仅增长{_pct(change)}%",
-        f"insured headcount grew only {_pct(change)}% over 12 months",
-    )
+        return gettext("insured headcount fell %(percent)s%% over 12 months") % {
+            "percent": _pct(change)
+        }
+    return gettext("insured headcount grew only %(percent)s%% over 12 months") % {
+        "percent": _pct(change)
+    }
 
 
-def _housing_fund(v, dominant) -> Sentence:
+def _housing_fund(v, dominant) -> str:
     if not _value(v, "housing_fund_enrolled"):
-        return ("未缴存住房公积金", "does not pay into the housing provident fund")
+        return gettext("does not pay into the housing provident fund")
     if dominant == "housing_fund_late_months_12m":
         months = _int(_value(v, "housing_fund_late_months_12m"))
-        return (
-            f"近12个月有{months}个月住房公积金逾期缴存",
-            f"late housing-fund payment in {months} of the last 12 months",
-        )
+        return gettext(
+            "late housing-fund payment in %(months)s of the last 12 months"
+        ) % {"months": months}
     coverage = _value(v, "housing_fund_coverage") or 0.0
-    return (
-        f"住房公积金覆盖{coverage:.0%}的参保职工",
-        f"the housing fund covers {coverage:.0%} of insured employees",
-    )
+    # (What f"{coverage:.0%}" writes, the "%" sign left to the translation.)
+    return gettext("the housing fund covers %(percent)s%% of insured employees") % {
+        "percent": f"{coverage * 100:.0f}"
+    }
 
 
-def _utilities(v, dominant) -> Sentence:
+def _utilities(v, dominant) -> str:
     if dominant == "utility_arrears_months_12m":
         months = _int(_value(v, "utility_arrears_months_12m"))
-        return (
-            f"近12个月有{months}个月水电气欠费",
-            f"utility arrears in {months} of the last 12 months",
-        )
+        return gettext("utility arrears in %(months)s of the last 12 months") % {
+            "months": months
+        }
     trend = _value(v, "electricity_trend_12m")
     if trend is None:
-        return ("用电记录不足24个月", "less than 24 months of electricity records")
+        return gettext("less than 24 months of electricity records")
     if trend < 0:
-        return (
-            f"用电量较上年下降{_pct(trend)}%",
-            f"electricity use fell {_pct(trend)}% on the year before",
-        )
-    return (
-        f"用电量较上年仅增长{_pct(trend)}%",
-        f"electricity use grew only {_pct(trend)}% on the year before",
-    )
+        return gettext("electricity use fell %(percent)s%% on the year before") % {
+            "percent": _pct(trend)
+        }
+    return gettext("electricity use grew only %(percent)s%% on the year before") % {
+        "percent": _pct(trend)
+    }
 
 
-def _customs(v, dominant) -> Sentence:
+def _customs(v, dominant) -> str:
     volume = _money(_value(v, "customs_volume_12m_log"))
     if volume <= 0:
-        return ("近12个月无进出口业务", "no imports or exports in the last 12 months")
-    return (
-        f"近12个月进出口额{volume:,.0f}元",
-        f"CNY {volume:,.0f} of imports and exports in the last 12 months",
-    )
+        return gettext("no imports or exports in the last 12 months")
+    return gettext("CNY %(amount)s of imports and exports in the last 12 months") % {
+        "amount": f"{volume:,.0f}"
+    }
 
 
-def _innovation(v, dominant) -> Sentence:
+def _innovation(v, dominant) -> str:
     patents, marks = (
         _int(_value(v, "patents_count")),
         _int(_value(v, "trademarks_count")),
     )
-    return (
-        f"拥有专利{patents}项、商标{marks}件",
-        f"{patents} patents and {marks} trademarks",
-    )
+    return gettext("%(patents)s patents and %(trademarks)s trademarks") % {
+        "patents": patents,
+        "trademarks": marks,
+    }
 
 
-def _penalties(v, dominant) -> Sentence:
+def _penalties(v, dominant) -> str:
     count = _int(_value(v, "penalties_24m"))
     unrepaired = _int(_value(v, "unrepaired_penalties"))
     serious = _int(_value(v, "serious_penalties_36m"))
-    zh, en = [], []
+    parts = []
     if count:
-        zh.append(f"近24个月行政处罚{count}次")
-        en.append(
-            f"{count} administrative penalt{'y' if count == 1 else 'ies'} in the last 24 months"
+        parts.append(
+            ngettext(
+                "%(count)s administrative penalty in the last 24 months",
+                "%(count)s administrative penalties in the last 24 months",
+                count,
+            )
+            % {"count": count}
         )
     if unrepaired:
-        zh.append(f"{unrepaired}次处罚尚未完成信用修复")
-        en.append(
-            f"{unrepaired} penalt{'y' if unrepaired == 1 else 'ies'} not yet repaired"
+        parts.append(
+            ngettext(
+                "%(count)s penalty not yet repaired",
+                "%(count)s penalties not yet repaired",
+                unrepaired,
+            )
+            % {"count": unrepaired}
         )
     if serious:
-        zh.append(f"近36个月严重处罚{serious}次")
-        en.append(f"{serious} serious in the last 36 months")
-    if not zh:
+        parts.append(
+            # Translators: follows "N administrative penalties in the last 24
+            # months" or "N penalties not yet repaired": N serious penalties.
+            gettext("%(count)s serious in the last 36 months") % {"count": serious}
+        )
+    if not parts:
         months = _value(v, "months_since_last_penalty")
         since = f"{months:.0f}" if months is not None else "?"
-        return (
-            f"曾受行政处罚，最近一次在{since}个月前",
-            f"a past administrative penalty, the last {since} months ago",
-        )
-    return ("，".join(zh), ", ".join(en))
+        return gettext(
+            "a past administrative penalty, the last %(months)s months ago"
+        ) % {"months": since}
+    return pgettext("separator of the parts of a reason sentence", ", ").join(parts)
 
 
-def _court(v, dominant) -> Sentence:
+def _court(v, dominant) -> str:
     if _value(v, "dishonest_debtor"):
-        return (
-            "被列为失信被执行人",
-            "listed as a dishonest judgement debtor (失信被执行人)",
-        )
+        # Translators: %(term)s is the official Chinese name of the list.
+        return gettext("listed as a dishonest judgement debtor (%(term)s)") % {
+            "term": translated(_DISHONEST_DEBTOR_TERM, LANGUAGE_ZH)
+        }
     enforcements = _int(_value(v, "court_enforcements_36m"))
     if dominant == "court_enforcements_36m" or enforcements:
-        return (
-            f"近36个月被执行案件{enforcements}件",
-            f"{enforcements} enforcement case{'s' if enforcements != 1 else ''} in the last 36 months",
-        )
+        return ngettext(
+            "%(count)s enforcement case in the last 36 months",
+            "%(count)s enforcement cases in the last 36 months",
+            enforcements,
+        ) % {"count": enforcements}
     judgements = _int(_value(v, "court_judgements_36m"))
-    return (
-        f"近36个月涉诉判决{judgements}件",
-        f"{judgements} court judgement{'s' if judgements != 1 else ''} in the last 36 months",
-    )
+    return ngettext(
+        "%(count)s court judgement in the last 36 months",
+        "%(count)s court judgements in the last 36 months",
+        judgements,
+    ) % {"count": judgements}
 
 
-def _abnormal(v, dominant) -> Sentence:
+def _abnormal(v, dominant) -> str:
     if _value(v, "abnormal_listed_now"):
-        return ("当前列入经营异常名录", "currently on the abnormal-operation list")
+        return gettext("currently on the abnormal-operation list")
     times = _int(_value(v, "abnormal_listings"))
-    return (
-        f"曾{times}次列入经营异常名录",
-        f"listed as abnormal {times} time{'s' if times != 1 else ''}",
-    )
+    return ngettext(
+        "listed as abnormal %(count)s time",
+        "listed as abnormal %(count)s times",
+        times,
+    ) % {"count": times}
 
 
-def _honours(v, dominant) -> Sentence:
+def _honours(v, dominant) -> str:
     honours, commitments = (
         _int(_value(v, "honours_count")),
         _int(_value(v, "credit_commitments_count")),
     )
-    return (
-        f"荣誉{honours}项、信用承诺{commitments}项",
-        f"{honours} honours and {commitments} credit commitments",
-    )
+    return gettext("%(honours)s honours and %(commitments)s credit commitments") % {
+        "honours": honours,
+        "commitments": commitments,
+    }
 
 
-def _industry(v, dominant) -> Sentence:
+def _industry(v, dominant) -> str:
     section = (
         FEATURE_BY_NAME[dominant].name.removeprefix("industry_") if dominant else "?"
     )
-    return (
-        f"所属行业门类{section}的整体风险",
-        f"the overall risk of industry section {section}",
-    )
+    return gettext("the overall risk of industry section %(section)s") % {
+        "section": section
+    }
 
 
-SENTENCES: dict[str, Callable[[Mapping[str, float | None], str], Sentence]] = {
+#: Each factor's sentence in the active language.
+_SENTENCE: dict[str, Callable[[Mapping[str, float | None], str], str]] = {
     "registration": _registration,
     "tax": _tax,
     "employment": _employment,
@@ -278,6 +299,39 @@ SENTENCES: dict[str, Callable[[Mapping[str, float | None], str], Sentence]] = {
     "abnormal": _abnormal,
     "honours": _honours,
     "industry": _industry,
+}
+
+
+def sentence(
+    group: str,
+    values: Mapping[str, float | None],
+    dominant: str,
+    language: str | None = None,
+) -> str:
+    """Factor ``group``'s sentence, built from ``values`` (``dominant``: its most
+    adverse feature), in ``language`` or, if none is given, the active language."""
+    if language is None:
+        return _SENTENCE[group](values, dominant)
+    with translation.override(language):
+        return _SENTENCE[group](values, dominant)
+
+
+#: A sentence in Chinese and in English (``LANGUAGE_ZH``, ``LANGUAGE_EN``).
+Sentence = tuple[str, str]
+
+
+def _both(group: str) -> Callable[[Mapping[str, float | None], str], Sentence]:
+    def both(values: Mapping[str, float | None], dominant: str) -> Sentence:
+        return (
+            sentence(group, values, dominant, LANGUAGE_ZH),
+            sentence(group, values, dominant, LANGUAGE_EN),
+        )
+
+    return both
+
+
+SENTENCES: dict[str, Callable[[Mapping[str, float | None], str], Sentence]] = {
+    group: _both(group) for group in _SENTENCE
 }
 
 
@@ -304,7 +358,9 @@ def _adverse(totals: Mapping[str, float]) -> list[tuple[str, float]]:
 
 def explain(codes: Sequence[Mapping], values: Mapping[str, float | None]) -> list[dict]:
     """Reason codes (what a score row stores) with their factor's labels and their
-    sentences in both languages, built from the enterprise's feature values."""
+    sentences in both languages (``*_zh``: ``LANGUAGE_ZH``, ``*_en``:
+    ``LANGUAGE_EN``, whatever the active language), built from the enterprise's
+    feature values."""
     reasons = []
     for code in codes:
         group, dominant = code["factor"], code["feature"]
@@ -312,8 +368,8 @@ def explain(codes: Sequence[Mapping], values: Mapping[str, float | None]) -> lis
         reasons.append(
             {
                 **code,
-                "factor_zh": GROUPS[group][0],
-                "factor_en": GROUPS[group][1],
+                "factor_zh": translated(GROUPS[group], LANGUAGE_ZH),
+                "factor_en": translated(GROUPS[group], LANGUAGE_EN),
                 "text_zh": zh,
                 "text_en": en,
             }

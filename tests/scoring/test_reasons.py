@@ -157,3 +157,105 @@ def test_a_stored_contribution_reads_back_as_the_rounded_total(total):
         dict(zip(FEATURE_NAMES, matrix[0][:-1].tolist(), strict=True))
     )
     assert json.loads(text)[0]["contribution"] == round(total, 6)
+
+
+# The labels and sentences are gettext strings: English source, Chinese in the
+# zh-hans catalogue (locale/zh_Hans/LC_MESSAGES/django.po).
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "industry", "factor"),
+    [
+        ("zh-hans", "纳税信用等级（A=4…D=0）", "行业门类C", "社保参保"),
+        (
+            "en",
+            "tax credit grade (A=4 … D=0)",
+            "industry section C",
+            "Social insurance",
+        ),
+    ],
+)
+def test_feature_and_factor_labels_follow_the_active_language(
+    language, label, industry, factor
+):
+    from django.utils import translation
+
+    from scoring.features import FEATURE_BY_NAME, GROUPS
+
+    with translation.override(language):
+        assert str(FEATURE_BY_NAME["tax_credit_grade"].label) == label
+        assert str(FEATURE_BY_NAME["industry_C"].label) == industry
+        assert str(GROUPS["employment"]) == factor
+
+
+@pytest.mark.parametrize(
+    ("language", "penalties", "capital"),
+    [
+        (
+            "zh-hans",
+            "近24个月行政处罚1次，近36个月严重处罚2次",
+            "注册资本500万元，规模较小",
+        ),
+        (
+            "en",
+            "1 administrative penalty in the last 24 months, 2 serious in the last 36 months",
+            "registered capital of CNY 5,000,000 is small",
+        ),
+    ],
+)
+def test_reason_sentences_follow_the_active_language(language, penalties, capital):
+    import math
+
+    from django.utils import translation
+
+    from scoring.reasons import sentence
+
+    values = _values(
+        penalties_24m=1.0,
+        serious_penalties_36m=2.0,
+        registered_capital_log=math.log1p(5_000_000),
+    )
+    with translation.override(language):
+        assert sentence("penalties", values, "penalties_24m") == penalties
+        assert sentence("registration", values, "registered_capital_log") == capital
+    # An explicit language wins over the active one.
+    other = "en" if language == "zh-hans" else "zh-hans"
+    with translation.override(other):
+        assert sentence("penalties", values, "penalties_24m", language) == penalties
+
+
+@pytest.mark.parametrize("active", ["zh-hans", "en"])
+def test_explained_reasons_carry_both_languages_whatever_the_active_one(active):
+    from django.utils import translation
+
+    from scoring.features import FEATURE_BY_NAME
+
+    with translation.override(active):
+        [reason] = reasons_for(
+            _values(abnormal_listed_now=1.0), _only("abnormal_listed_now")
+        )
+        feature = FEATURE_BY_NAME["abnormal_listed_now"]
+        labels = (feature.label_zh, feature.label_en)
+    assert (reason["factor_zh"], reason["factor_en"]) == (
+        "经营异常",
+        "Abnormal operation",
+    )
+    assert (reason["text_zh"], reason["text_en"]) == (
+        "当前列入经营异常名录",
+        "currently on the abnormal-operation list",
+    )
+    assert labels == (
+        "当前是否列入经营异常名录",
+        "currently on the abnormal-operation list",
+    )
+
+
+@pytest.mark.parametrize("module", ["features", "reasons"])
+def test_no_chinese_in_the_source_the_catalogue_has_it(module):
+    from pathlib import Path
+
+    import scoring
+
+    source = (Path(scoring.__file__).parent / f"{module}.py").read_text("utf-8")
+    cjk = sorted({char for char in source if "\u4e00" <= char <= "\u9fff"})
+    assert cjk == [], f"scoring/{module}.py holds Chinese text: {''.join(cjk)}"
