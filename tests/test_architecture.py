@@ -4,9 +4,9 @@ domain signals, no reaching into another app's private names."""
 from __future__ import annotations
 
 import ast
-import weakref
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import django.dispatch
