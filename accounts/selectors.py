@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet, Subquery
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import (
@@ -78,16 +80,47 @@ def organization_open_invitations(
     ).select_related("invited_by")
 
 
-def organizations_overview() -> QuerySet[Organization]:
-    """Every organization with its member count, for the operator's console."""
-    return Organization.objects.annotate(member_count=Count("memberships")).order_by(
-        "kind", "name"
+#: Organizations a page of the operator's console lists.
+ORGANIZATIONS_PER_PAGE = 50
+
+
+def organizations_overview(*, kind: str | None = None) -> QuerySet[Organization]:
+    """The organizations (of ``kind``, or every kind) with their member count, for the
+    operator's console, in (kind, name) order: the unique index's, a total order.
+
+    The member count is a subquery per organization shown, so a page of them costs
+    the same however many organizations and members there are."""
+    members = (
+        Membership.objects.filter(organization=OuterRef("pk"))
+        .order_by()
+        .values("organization")
+        .annotate(total=Count("pk"))
+        .values("total")
     )
+    queryset = Organization.objects.annotate(
+        member_count=Coalesce(Subquery(members), 0)
+    ).order_by("kind", "name")
+    if kind is not None:
+        queryset = queryset.filter(kind=kind)
+    return queryset
+
+
+def organizations_page(*, kind: str | None, page: str | None) -> Page:
+    """Page ``page`` of ``organizations_overview(kind=kind)``: a count and one slice.
+
+    Bad page input is ``Paginator.get_page``'s: not a number is the first page, out
+    of range the last one."""
+    return Paginator(
+        organizations_overview(kind=kind), ORGANIZATIONS_PER_PAGE
+    ).get_page(page)
 
 
 def organization_kind_counts() -> dict[str, int]:
+    """How many organizations there are of each kind (0 for none), in one query."""
     counts = dict.fromkeys(OrganizationKind.values, 0)
-    for row in Organization.objects.values("kind").annotate(total=Count("pk")):
+    for row in (
+        Organization.objects.order_by().values("kind").annotate(total=Count("pk"))
+    ):
         counts[row["kind"]] = row["total"]
     return counts
 

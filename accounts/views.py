@@ -118,14 +118,29 @@ def portal_operator(request: HttpRequest) -> HttpResponse:
                 % {"name": organization.name, "email": data["admin_email"]},
             )
             return redirect("accounts:portal_operator")
+    # The list: 50 a page, of one kind with ``?kind=``. A kind that is not one is
+    # ignored (every kind listed) and said so on the page.
+    kind = request.GET.get("kind") or None
+    unknown_kind = kind if kind not in (None, *OrganizationKind.values) else None
+    if unknown_kind is not None:
+        kind = None
+    kind_counts = selectors.organization_kind_counts()
     return render(
         request,
         "accounts/portal_operator.html",
         {
             "membership": membership,
             "organization": membership.organization,
-            "organizations": selectors.organizations_overview(),
-            "kind_counts": selectors.organization_kind_counts(),
+            "organizations": selectors.organizations_page(
+                kind=kind, page=request.GET.get("page")
+            ),
+            "kind": kind,
+            "unknown_kind": unknown_kind,
+            "kinds": [
+                {"value": value, "label": label, "count": kind_counts[value]}
+                for value, label in OrganizationKind.choices
+            ],
+            "kind_counts": kind_counts,
             "kind_labels": dict(OrganizationKind.choices),
             "form": form,
         },

@@ -48,14 +48,34 @@ def _my_enterprise(request: HttpRequest) -> Enterprise:
     return enterprise
 
 
-def _record_rows(category: str, queryset) -> tuple[list[str], list[dict]]:
+def _record_rows(category: str, queryset, page_number) -> tuple[list[str], object]:
+    """The columns shown and page ``page_number`` (50 rows a page) of ``queryset``'s
+    records, as dicts: two queries (the count, the page's slice) however many
+    records there are. A choice's code is shown as its label.
+
+    Bad page input is ``Paginator.get_page``'s: not a number is the first page, a
+    number out of range (past the end, zero or less) the last one."""
+    model = queryset.model
     columns = [spec.name for spec in RECORD_FIELDS[category]]
-    rows = list(queryset.values("source", "source_id", "fetched_at", *columns))
-    return columns, rows
+    ordered = queryset.order_by(*model._meta.ordering, "pk")  # pages never overlap
+    page = Paginator(
+        ordered.values("source", "source_id", "fetched_at", *columns), 50
+    ).get_page(page_number)
+    labels = {
+        column: dict(field.flatchoices)
+        for column in columns
+        if (field := model._meta.get_field(column)).choices
+    }
+    rows = [dict(row) for row in page.object_list]
+    for row in rows:
+        for column, label_of in labels.items():
+            row[column] = label_of.get(row[column], row[column])
+    page.object_list = rows
+    return columns, page
 
 
 def _render_records(request, enterprise, category, queryset, back_url) -> HttpResponse:
-    columns, rows = _record_rows(category, queryset)
+    columns, page = _record_rows(category, queryset, request.GET.get("page"))
     return render(
         request,
         "creditdata/records.html",
@@ -64,7 +84,7 @@ def _render_records(request, enterprise, category, queryset, back_url) -> HttpRe
             "category": Category(category),
             "columns": columns,
             "column_labels": _column_labels(category),
-            "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+            "page": page,
             "back_url": back_url,
         },
     )

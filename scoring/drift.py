@@ -8,6 +8,15 @@ model. Drift compares the shares of the last 30 days of scores with them:
 
 A PSI under 0.10 is stable, 0.10–0.25 is worth watching, above 0.25 the population has
 shifted and the model should be reviewed.
+
+What the page reads is bounded, however many scores the window holds:
+
+* the score's PSI is over every score of the window, exactly: its bins are counted by
+  the database (``Count`` per bin, one aggregate row);
+* the features' PSIs are over a sample: the feature vectors of the latest
+  ``FEATURE_SAMPLE`` scores of the window (features are stored as float64 blobs the
+  database cannot bin). Below that many scores the sample is every score, and the
+  figures are those of reading them all.
 """
 
 from __future__ import annotations
@@ -21,6 +30,9 @@ from django.utils import timezone
 WATCH, ALERT = 0.10, 0.25
 EPSILON = 1e-4
 BINS = 10
+#: At most this many feature vectors (of the latest scores) are read for the features'
+#: PSIs; read when the page is computed, so a test may lower it.
+FEATURE_SAMPLE = 5_000
 
 
 def reference_bins(values: np.ndarray) -> dict:
@@ -48,9 +60,22 @@ def _shares(values: np.ndarray, edges: Sequence[float]) -> list[float]:
     ]
 
 
+def _shares_of_counts(counts: Sequence[int], total: int) -> list[float]:
+    """Shares of finite values per bin, then the missing share, from bin counts (the
+    values not in a bin are the missing ones), as ``_shares`` computes them."""
+    denominator = max(total, 1)
+    return [float(c) / denominator for c in counts] + [
+        float(total - sum(counts)) / denominator
+    ]
+
+
 def psi(reference: dict, values: np.ndarray) -> float:
+    return _psi_of_shares(reference, _shares(values, reference["edges"]))
+
+
+def _psi_of_shares(reference: dict, shares: Sequence[float]) -> float:
     expected = np.asarray(reference["shares"], dtype=float)
-    actual = np.asarray(_shares(values, reference["edges"]), dtype=float)
+    actual = np.asarray(shares, dtype=float)
     expected, actual = np.clip(expected, EPSILON, None), np.clip(actual, EPSILON, None)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
@@ -64,27 +89,35 @@ def level(value: float) -> str:
 
 
 def model_drift(model, *, days: int = 30, now: dt.datetime | None = None) -> dict:
-    """PSI per feature and on the score for the model's scores of the last ``days``."""
-    from scoring.models import CreditScore, FeatureSet
+    """PSI per feature and on the score for the model's scores of the last ``days``.
+
+    ``scores`` is how many scores the window holds, ``sample`` how many of them (the
+    latest) the features' PSIs are computed over: at most ``FEATURE_SAMPLE``. Three
+    queries whatever the volume (none but the count when nothing is to compare)."""
+    from scoring import selectors
 
     since = (now or timezone.now()) - dt.timedelta(days=days)
-    rows = list(
-        CreditScore.objects.filter(
-            model_version=model, created_at__gte=since
-        ).values_list(
-            "feature_vector__feature_set_id", "feature_vector__values", "score"
-        )
-    )
     reference = model.training_summary.get("reference", {})
-    result = {"scores": len(rows), "since": since, "features": [], "score": None}
-    if not rows or not reference:
-        return result
-    # The scores' feature vectors, as one matrix per feature set they were stored in.
-    names_of = dict(
-        FeatureSet.objects.filter(pk__in={r[0] for r in rows}).values_list(
-            "pk", "names"
-        )
+    total, score_counts = selectors.score_bin_counts(
+        model=model,
+        since=since,
+        edges=reference["score"]["edges"] if reference else None,
     )
+    result = {
+        "scores": total,
+        "sample": 0,
+        "since": since,
+        "features": [],
+        "score": None,
+    }
+    if not total or not reference:
+        return result
+    rows = selectors.feature_vector_sample(
+        model=model, since=since, limit=FEATURE_SAMPLE
+    )
+    result["sample"] = len(rows)
+    # The sampled feature vectors, as one matrix per feature set they were stored in.
+    names_of = selectors.feature_set_names(keys=(r[0] for r in rows))
     matrices = {
         key: np.frombuffer(
             b"".join(bytes(r[1]) for r in rows if r[0] == key), dtype="<f8"
@@ -104,7 +137,9 @@ def model_drift(model, *, days: int = 30, now: dt.datetime | None = None) -> dic
         result["features"].append(
             {"name": name, "psi": round(value, 4), "level": level(value)}
         )
-    score_value = psi(reference["score"], np.array([r[2] for r in rows], dtype=float))
+    score_value = _psi_of_shares(
+        reference["score"], _shares_of_counts(score_counts, total)
+    )
     result["score"] = {"psi": round(score_value, 4), "level": level(score_value)}
     result["features"].sort(key=lambda item: -item["psi"])
     return result
