@@ -34,7 +34,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import scoring_batch as batch
+from batch import database, loading
+from batch.database import AS_OF
+from batch.model import champion_model
+from batch.stages import STAGES, StageTimer
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--database-url", default=batch.DEFAULT_URL)
+    parser.add_argument("--database-url", default=database.DEFAULT_URL)
     parser.add_argument(
         "--enterprises",
         type=int,
@@ -85,41 +88,41 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    loaded = batch.loaded_enterprises(args.database_url)
+    loaded = database.loaded_enterprises(args.database_url)
     if loaded is None:
-        batch.prepare_database(
+        database.prepare_database(
             args.database_url, enterprises=args.enterprises, keep=False
         )
-    batch.configure(args.database_url)
+    database.configure(args.database_url)
     from django.conf import settings
 
     from borrowers.models import Enterprise
     from scoring import services
 
-    batch.migrate()
+    database.migrate()
     if loaded is None:
-        batch.load(args.database_url, args.enterprises)
+        loading.load(args.database_url, args.enterprises)
         loaded = args.enterprises
-    model = batch.champion_model(retrain=False)
+    model = champion_model(retrain=False)
     services.load_model(model)
     ids = sorted(Enterprise.objects.values_list("pk", flat=True))
     enterprise = Enterprise.objects.get(pk=ids[len(ids) // 2])
     print(
-        f"database {batch._database_name(args.database_url)} ({loaded:,} "
+        f"database {database.database_name(args.database_url)} ({loaded:,} "
         f"enterprises); enterprise {enterprise.pk} ({enterprise.uscc}), as of "
-        f"{batch.AS_OF}; SCORING_NTHREAD={settings.SCORING_NTHREAD}"
+        f"{AS_OF}; SCORING_NTHREAD={settings.SCORING_NTHREAD}"
     )
-    watermarks = batch._watermarks()
+    watermarks = database.watermarks()
 
     # --- online: the service, end to end ---------------------------------------------
-    timer = batch.StageTimer().install()
-    labels = {key: label for key, _name, label in batch.STAGES}
+    timer = StageTimer().install()
+    labels = {key: label for key, _name, label in STAGES}
     totals: list[float] = []
     stages: dict[str, list[float]] = {labels[key]: [] for key in labels}
     for call in range(args.warmup + args.calls):
         timer.reset()
         started = time.perf_counter()
-        score = services.enterprise_score(enterprise=enterprise, as_of=batch.AS_OF)
+        score = services.enterprise_score(enterprise=enterprise, as_of=AS_OF)
         elapsed = time.perf_counter() - started
         if call >= args.warmup:
             totals.append(elapsed)
@@ -144,9 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     refresh_totals: list[float] = []
     for call in range(args.warmup + args.calls):
         started = time.perf_counter()
-        vectors = services.features_refresh(
-            enterprise_ids=[enterprise.pk], as_of=batch.AS_OF
-        )
+        vectors = services.features_refresh(enterprise_ids=[enterprise.pk], as_of=AS_OF)
         elapsed = time.perf_counter() - started
         if call >= args.warmup:
             refresh_totals.append(elapsed)
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         {},
     )
 
-    batch.clear_scores(watermarks)
+    database.clear_scores(watermarks)
     FeatureVector.objects.filter(pk__gt=first_vector).delete()
     target = percentiles([1000 * t for t in totals])["p50"]
     print(

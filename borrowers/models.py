@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -22,6 +23,8 @@ from core.codes import DISTRICTS, INDUSTRIES, Category
 from core.fields import money_field
 from core.models import TimeStampedModel
 
+#: A consent ends at most this many calendar months after it starts (a start on the
+#: 31st or the 29th of February ends on the last day of a shorter month).
 MAX_CONSENT_MONTHS = 12
 
 
@@ -220,7 +223,9 @@ class CreditAuthorization(TimeStampedModel):
         if self.valid_from and self.valid_to:
             if self.valid_to <= self.valid_from:
                 errors["valid_to"] = _("The consent must end after it starts.")
-            elif self.valid_to > _add_months(self.valid_from, MAX_CONSENT_MONTHS):
+            elif self.valid_to > self.valid_from + relativedelta(
+                months=MAX_CONSENT_MONTHS
+            ):
                 errors["valid_to"] = _("A consent is valid for at most 12 months.")
         if self.notice_text and self.notice_sha256 != sha256_text(self.notice_text):
             errors["notice_sha256"] = _(
@@ -268,16 +273,6 @@ class CreditAuthorization(TimeStampedModel):
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _add_months(moment, months: int):
-    """``moment`` plus calendar months, clamped to the month's last day."""
-    import calendar
-
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 class AccessChannel(models.TextChoices):

@@ -97,6 +97,8 @@ from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from borrowers.uscc import ALPHABET, make_uscc
 from creditdata.categories import (
     DISTRICTS,
@@ -932,7 +934,7 @@ def _intellectual_property(
             if ip_type == "design_patent" and filed_year < 2021:
                 term_years = 10
             filed = dt.date(filed_year, day.month, min(day.day, 28))
-        expires_on = dt.date(filed.year + term_years, filed.month, filed.day)
+        expires_on = filed + relativedelta(years=term_years)
         lapses_on = None
         if ip_type != "trademark" and rng.random() < _sigmoid(-1.0 - 0.8 * h):
             lapses_on = _add_days(day, _uniform(rng, 2, 8) * 365.25)

@@ -25,6 +25,8 @@ class Transition:
     actors: frozenset[str]
     label: str | Promise
     needs_comment: bool = False
+    #: The Bootstrap button variant the portals draw the action with.
+    button: str = "outline-secondary"
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -36,6 +38,7 @@ TRANSITIONS: dict[str, Transition] = {
             ProductStatus.PENDING_REVIEW,
             frozenset({LENDER_ADMIN}),
             _("Submit for review"),
+            button="outline-primary",
         ),
         Transition(
             "withdraw",
@@ -50,6 +53,7 @@ TRANSITIONS: dict[str, Transition] = {
             ProductStatus.LISTED,
             frozenset({OPERATOR}),
             _("Approve and list"),
+            button="success",
         ),
         Transition(
             "return",
@@ -58,6 +62,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({OPERATOR}),
             _("Return"),
             needs_comment=True,
+            button="outline-danger",
         ),
         Transition(
             "delist",
@@ -65,6 +70,7 @@ TRANSITIONS: dict[str, Transition] = {
             ProductStatus.DELISTED,
             frozenset({LENDER_ADMIN, OPERATOR}),
             _("Delist"),
+            button="outline-danger",
         ),
     )
 }
@@ -75,9 +81,15 @@ EDITABLE = frozenset(
 )
 
 
-def allowed_actions(status: str, actor: str) -> list[str]:
+def allowed_actions(status: str, actor: str | None) -> list[str]:
+    """The actions ``actor`` may take on a product in ``status``, in table order."""
     return [
         t.action
         for t in TRANSITIONS.values()
         if status in t.sources and actor in t.actors
     ]
+
+
+def allowed_transitions(status: str, actor: str | None) -> list[Transition]:
+    """``allowed_actions`` with their transitions (label, comment, button)."""
+    return [TRANSITIONS[action] for action in allowed_actions(status, actor)]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from devtools.celery_worker import running_worker, worker_command
 from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +54,9 @@ def celery_worker(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Start ``celery worker`` in a subprocess on a private queue; yield the queue name.
 
     The worker uses the test database, so it sees what a ``transactional_db`` test
-    committed. While it runs, tasks sent from this process are not executed eagerly.
+    committed. It answers a ping before this yields; while it runs, tasks sent from
+    this process are not executed eagerly. Started and stopped by the launcher the
+    benchmark shares (``devtools.celery_worker``).
     """
     require_worker_services()
     queue = f"test-{uuid.uuid4().hex[:12]}"
@@ -65,42 +66,20 @@ def celery_worker(extra_env: dict[str, str] | None = None) -> Iterator[str]:
         "DATABASE_URL": test_database_url(),
         **(extra_env or {}),
     }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            queue,
-            "--hostname",
-            f"{queue}@%h",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    hostname = f"{queue}@%h"
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
-    try:
-        yield queue
-    finally:
-        app.conf.task_always_eager, app.conf.task_default_queue = previous
-        worker.terminate()
+    with running_worker(
+        worker_command(queue=queue, hostname=hostname, pool="solo"),
+        env=env,
+        control_app=app,
+        hostname=hostname,
+        cwd=ROOT,
+        capture_output=True,
+        stop_timeout=20,
+    ):
+        app.conf.task_always_eager = False
+        app.conf.task_default_queue = queue
         try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+            yield queue
+        finally:
+            app.conf.task_always_eager, app.conf.task_default_queue = previous

@@ -217,3 +217,53 @@ def test_admin_manages_branches_and_their_districts(client, bank_admin):
     client.force_login(reviewer)
     assert client.post(f"/portal/bank/branches/{branch.pk}/delete/").status_code == 302
     assert lender.branches.count() == 1  # a reviewer cannot delete it
+
+
+def _row_actions(page: str, code: str) -> list[tuple[str, str, str]]:
+    """(action, form target, button label) of each action button in a product's row."""
+    import html
+    import re
+
+    row = re.search(rf'<tr data-product="{re.escape(code)}">(.*?)</tr>', page, re.S)
+    assert row is not None, code
+    return [
+        (action, target, html.unescape(label))
+        for target, action, label in re.findall(
+            r'<form method="post" action="([^"]+)"[^>]*data-action="([^"]+)">'
+            r".*?<button[^>]*>([^<]*)</button></form>",
+            row.group(1),
+            re.S,
+        )
+    ]
+
+
+@pytest.mark.parametrize("status", ProductStatus.values)
+def test_product_list_buttons_are_the_lifecycle_tables_for_each_role(
+    client, bank_admin, status
+):
+    from lenders import lifecycle
+
+    lender, admin, reviewer = bank_admin
+    product = LoanProductFactory(lender=lender, status=status)
+    for user, role in ((admin, lifecycle.LENDER_ADMIN), (reviewer, None)):
+        client.force_login(user)
+        page = client.get("/en/portal/bank/products/").content.decode()
+        expected = [
+            (
+                action,
+                f"/en/portal/bank/products/{product.pk}/{action}/",
+                str(lifecycle.TRANSITIONS[action].label),
+            )
+            for action in lifecycle.allowed_actions(status, role)
+        ]
+        assert _row_actions(page, product.code) == expected, (status, role)
+        edit = f"/en/portal/bank/products/{product.pk}/edit/"
+        assert (edit in page) == (
+            role == lifecycle.LENDER_ADMIN and status in lifecycle.EDITABLE
+        )
+    # Every lender action of the table is drawn in some status.
+    assert {
+        action
+        for s in ProductStatus.values
+        for action in lifecycle.allowed_actions(s, lifecycle.LENDER_ADMIN)
+    } == {"submit", "withdraw", "delist"}
