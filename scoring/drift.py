@@ -27,6 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 from django.utils import timezone
 
+from scoring.features import FEATURES
+
 WATCH, ALERT = 0.10, 0.25
 EPSILON = 1e-4
 BINS = 10
@@ -34,6 +36,9 @@ BINS = 10
 #: PSIs; read when the page is computed, so a test may lower it.
 FEATURE_SAMPLE = 5_000
 
+
+#: What the operator reads for each feature (its translated label; the name beside it).
+_LABELS = {feature.name: feature.label for feature in FEATURES}
 
 def reference_bins(values: np.ndarray) -> dict:
     """Quantile edges and shares (the last share is "missing") of a training column."""
@@ -135,7 +140,12 @@ def model_drift(model, *, days: int = 30, now: dt.datetime | None = None) -> dic
         )
         value = psi(ref, values)
         result["features"].append(
-            {"name": name, "psi": round(value, 4), "level": level(value)}
+            {
+                "name": name,
+                "label": _LABELS.get(name, name),
+                "psi": round(value, 4),
+                "level": level(value),
+            }
         )
     score_value = _psi_of_shares(
         reference["score"], _shares_of_counts(score_counts, total)

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from accounts.models import Role
 from accounts.selectors import platform_organization
-from scoring import drift
+from scoring import drift, services
+from scoring.features import FEATURES
 from scoring.models import CreditScore
 from tests.factories import MembershipFactory, activate_totp
 
@@ -107,3 +108,24 @@ def test_registry_pages_are_404_for_non_operators(client, scored_enterprise, cha
         client.post(reverse("scoring:model_promote", args=[champion.pk])).status_code
         == 404
     )
+
+
+def test_drift_page_names_each_feature_by_its_label_in_both_languages(
+    client, scored_enterprise, champion
+):
+    enterprise, _owner = scored_enterprise
+    services.enterprise_score(enterprise=enterprise)
+    operator = MembershipFactory(
+        organization=platform_organization(), role=Role.OPERATOR
+    ).user
+    activate_totp(operator)
+    client.force_login(operator)
+    url = reverse("scoring:model_drift", args=[champion.pk])
+    zh = client.get(url).content.decode()
+    en = client.get("/en" + url).content.decode()
+    # A feature's label, translated, with its name beside it for the operator.
+    assert "tax_paid_12m_log" in zh
+    label = next(f for f in FEATURES if f.name == "tax_paid_12m_log")
+    assert label.label_zh in zh
+    assert label.label_en in en
+    assert label.label_zh != label.label_en
