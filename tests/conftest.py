@@ -50,3 +50,30 @@ def postgres(db):
         connection.vendor == "postgresql",
         "this test needs PostgreSQL (set DATABASE_URL=postgres://...)",
     )
+
+
+@pytest.fixture
+def eager_task_retries():
+    """Run eager Celery retries instead of raising them; yield the task failures.
+
+    With ``task_eager_propagates`` (the project's test setting) Celery raises ``Retry``
+    out of ``apply()`` instead of re-running the task (celery/celery#4661). Without it
+    the retry runs at once, synchronously, and an exception that escapes a task is
+    stored in its EagerResult: it is collected here for the test to assert on.
+    """
+    from celery.signals import task_failure
+
+    from config.celery import app
+
+    failures: list[BaseException] = []
+
+    def record(sender=None, exception=None, **kwargs):
+        failures.append(exception)
+
+    task_failure.connect(record, weak=False)
+    previous, app.conf.task_eager_propagates = app.conf.task_eager_propagates, False
+    try:
+        yield failures
+    finally:
+        app.conf.task_eager_propagates = previous
+        task_failure.disconnect(record)

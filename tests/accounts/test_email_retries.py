@@ -6,7 +6,6 @@ import smtplib
 from unittest import mock
 
 import pytest
-from celery.signals import task_failure
 from django.core import mail
 from django.core.mail import send_mail as real_send_mail
 
@@ -24,28 +23,9 @@ EMAIL_TASKS = [send_invitation_email, notify_grantee_of_revocation]
 
 
 @pytest.fixture(autouse=True)
-def task_failures():
-    """Run eager retries instead of raising them, and collect task failures.
-
-    With ``task_eager_propagates`` (the project's setting) Celery raises ``Retry`` out
-    of ``apply()`` instead of re-running the task (celery/celery#4661). Without it the
-    retry runs at once, synchronously, and an exception that escapes a task is stored
-    in its EagerResult: it is collected here, and a test that does not expect one
-    fails.
-    """
-    conf = send_invitation_email.app.conf
-    failures: list[BaseException] = []
-
-    def record(sender=None, exception=None, **kwargs):
-        failures.append(exception)
-
-    task_failure.connect(record, weak=False)
-    previous, conf.task_eager_propagates = conf.task_eager_propagates, False
-    try:
-        yield failures
-    finally:
-        conf.task_eager_propagates = previous
-        task_failure.disconnect(record)
+def task_failures(eager_task_retries):
+    """Retries run eagerly; a test that expects no failure asserts so itself."""
+    return eager_task_retries
 
 
 def _flaky(*errors: BaseException):

@@ -12,7 +12,6 @@ from unittest import mock
 import pytest
 import requests
 import responses
-from celery.signals import task_failure
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from accounts.models import Role
@@ -54,28 +53,10 @@ def bank(settings):
 
 
 @pytest.fixture(autouse=True)
-def eager_retries():
-    """Run eager retries instead of raising them.
-
-    With ``task_eager_propagates`` (the project's setting) Celery raises ``Retry`` out
-    of ``apply()`` instead of re-running the task (celery/celery#4661). Without it the
-    retry runs at once, synchronously; an exception that escapes a task would then be
-    stored in its EagerResult, so this fixture fails the test on any task failure.
-    """
-    conf = deliver_webhook.app.conf
-    failures = []
-
-    def record(sender=None, exception=None, **kwargs):
-        failures.append(exception)
-
-    task_failure.connect(record, weak=False)
-    previous, conf.task_eager_propagates = conf.task_eager_propagates, False
-    try:
-        yield failures
-    finally:
-        conf.task_eager_propagates = previous
-        task_failure.disconnect(record)
-    assert failures == []
+def eager_retries(eager_task_retries):
+    """Retries run eagerly (see ``eager_task_retries``); no task may fail."""
+    yield eager_task_retries
+    assert eager_task_retries == []
 
 
 @pytest.fixture
