@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core import netguard
 from core.codes import DISTRICTS, INDUSTRIES, Category
 from lenders.apikeys import SCOPES
 from lenders.models import LoanProduct
@@ -72,6 +73,12 @@ class WebhookEndpointForm(forms.Form):
         url = self.cleaned_data["url"]
         if not url.lower().startswith("https://"):
             raise forms.ValidationError(_("The endpoint must use HTTPS."))
+        # Refused here for the form to show it; webhook_endpoint_save checks it again
+        # for its other callers, and every delivery resolves the host once more.
+        try:
+            netguard.resolve_public_url(url)
+        except netguard.UnsafeDestination as error:
+            raise forms.ValidationError(error.message) from None
         return url
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, OrganizationKind, Role, User
 from accounts.selectors import user_memberships
+from core import netguard
 from lenders import lifecycle, lock_objects, webhooks
 from lenders.exceptions import InvalidProduct, NotPermitted, TransitionNotAllowed
 from lenders.models import (
@@ -304,11 +305,16 @@ def webhook_endpoint_save(
     *, lender: Lender, url: str, rotate_secret: bool, actor: User
 ) -> WebhookEndpoint:
     """Create the bank's endpoint (with a new secret) or change its URL; a rotation
-    gives it a new secret, and deliveries from then on are signed with it."""
+    gives it a new secret, and deliveries from then on are signed with it.
+
+    A URL whose host is not on the public internet, or does not resolve, is refused
+    (``netguard.UnsafeDestination`` on ``url``) and nothing is saved.
+    """
     if actor_role(user=actor, lender=lender) != lifecycle.LENDER_ADMIN:
         raise NotPermitted(
             _("Only the bank's administrators manage the webhook endpoint.")
         )
+    netguard.resolve_public_url(url, field="url")
     endpoint = WebhookEndpoint.objects.select_for_update().filter(lender=lender).first()
     if endpoint is None:
         return WebhookEndpoint.objects.create(

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import operator_membership
 from accounts.exceptions import AccountsError
+from core.exceptions import DomainError
 from lenders import apikeys, lifecycle, selectors, services, webhooks
 from lenders.exceptions import InvalidProduct, LendersError
 from lenders.forms import (
@@ -203,14 +204,20 @@ def webhook(request: HttpRequest) -> HttpResponse:
                 _("Only the bank's administrators manage the webhook endpoint.")
             )
         if form.is_valid():
-            endpoint = services.webhook_endpoint_save(
-                lender=lender,
-                url=form.cleaned_data["url"],
-                rotate_secret=bool(request.POST.get("rotate")),
-                actor=request.user,
-            )
-            messages.success(request, _("Webhook endpoint saved."))
-            return redirect("lenders:webhook")
+            try:
+                endpoint = services.webhook_endpoint_save(
+                    lender=lender,
+                    url=form.cleaned_data["url"],
+                    rotate_secret=bool(request.POST.get("rotate")),
+                    actor=request.user,
+                )
+            except DomainError as error:  # e.g. the host now resolves privately
+                form.add_error(
+                    error.field if error.field in form.fields else None, error.message
+                )
+            else:
+                messages.success(request, _("Webhook endpoint saved."))
+                return redirect("lenders:webhook")
     deliveries = WebhookDelivery.objects.filter(
         endpoint__lender=lender
     ).prefetch_related("attempt_log")[:50]

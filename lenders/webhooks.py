@@ -29,15 +29,17 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import requests
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 from standardwebhooks.webhooks import Webhook
 
-from core import jobs
+from core import jobs, netguard
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10.0
 SUCCEEDED, RETRY, FAILED = "succeeded", "retry", "failed"
@@ -62,6 +64,10 @@ HEADER_TIMESTAMP = "webhook-timestamp"
 HEADER_SIGNATURE = "webhook-signature"
 HEADER_EVENT = "X-Xyd-Event"
 HEADER_DELIVERY = "X-Xyd-Delivery"  # the event id again, kept for older receivers
+
+# What the attempt log says when the guard stops a delivery: never the address itself.
+REFUSED_ERROR = "destination refused: resolves to a non-public address"
+UNRESOLVED_ERROR = "destination unresolved: the host does not resolve"
 
 # Secrets issued before the Standard Webhooks format were "whsec_" + token_urlsafe(32):
 # URL-safe base64 without padding. Their key is the bytes that base64 encodes.
@@ -183,6 +189,63 @@ def retry_countdown(retries: int, retry_after: int | None = None) -> int:
     return countdown
 
 
+class PinnedAddressAdapter(HTTPAdapter):
+    """Connects to ``address`` for requests to ``host``, whatever DNS says by then.
+
+    The URL keeps the name: the ``Host`` header, the TLS SNI and the certificate check
+    are all for ``host``; only the TCP connection goes to the address the guard
+    checked. A request for another host is refused (redirects are not followed).
+    """
+
+    def __init__(self, host: str, address: str) -> None:
+        self.pinned_host, self.pinned_address = host.lower(), address
+        super().__init__()
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        if (host_params.get("host") or "").lower() != self.pinned_host:
+            raise ValueError("This connection is pinned to another host")
+        host_params["host"] = self.pinned_address
+        if host_params.get("scheme") == "https":
+            pool_kwargs["server_hostname"] = self.pinned_host
+        return host_params, pool_kwargs
+
+    def add_headers(self, request, **kwargs) -> None:
+        # urllib3 would name the address it connects to; the receiver expects the name.
+        netloc = urlsplit(request.url).netloc.rpartition("@")[2]
+        request.headers.setdefault("Host", netloc)
+
+
+def _post_pinned(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+    """POST ``body`` to ``url`` over a connection to an address ``netguard`` checked
+    just now; raises ``netguard.UnsafeDestination`` (nothing sent) when it refuses.
+
+    No proxy from the environment is used: a proxy would resolve the name itself.
+    """
+    with requests.Session() as session:
+        session.trust_env = False
+        prepared = session.prepare_request(
+            requests.Request("POST", url, data=body, headers=headers)
+        )
+        if urlsplit(prepared.url).scheme.lower() not in netguard.DEFAULT_PORTS:
+            raise requests.exceptions.InvalidSchema(
+                f"No connection adapters for {url!r}"
+            )
+        try:
+            host, port = netguard.url_host_port(prepared.url)
+        except ValueError as error:
+            raise requests.exceptions.InvalidURL(str(error)) from error
+        address = netguard.resolve_public(host, port)[0]
+        adapter = PinnedAddressAdapter(host, address)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session.send(
+            prepared, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), allow_redirects=False
+        )
+
+
 def attempt_delivery(
     delivery_pk: int, *, manual: bool = False, retries: int = 0
 ) -> tuple[str, int]:
@@ -222,16 +285,16 @@ def attempt_delivery(
     status_code, excerpt, error = None, "", ""
     retryable, retry_after = False, None
     try:
-        response = requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            allow_redirects=False,
-        )
+        response = _post_pinned(endpoint.url, body, headers)
         status_code, excerpt = response.status_code, response.text[:500]
         retryable = is_retryable_status(status_code)
         retry_after = retry_after_seconds(response)
+    except netguard.UnresolvableHost:
+        # Retried like any DNS failure: a resolver may be failing for a while.
+        error, retryable = UNRESOLVED_ERROR, True
+    except netguard.UnsafeDestination:
+        # Checked again at each attempt: its DNS may have changed since it was saved.
+        error, retryable = REFUSED_ERROR, False
     except requests.RequestException as exception:
         error = f"{type(exception).__name__}: {exception}"[:500]
         # Anything else (an invalid URL, a malformed header) fails the same way again.

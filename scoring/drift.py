@@ -40,6 +40,7 @@ FEATURE_SAMPLE = 5_000
 #: What the operator reads for each feature (its translated label; the name beside it).
 _LABELS = {feature.name: feature.label for feature in FEATURES}
 
+
 def reference_bins(values: np.ndarray) -> dict:
     """Quantile edges and shares (the last share is "missing") of a training column."""
     values = np.asarray(values, dtype=float)
