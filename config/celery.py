@@ -19,6 +19,10 @@ app.autodiscover_tasks()
 # Periodic jobs: name -> task and schedule (seconds or crontab). ``beat_schedule`` is
 # read by django-celery-beat's DatabaseScheduler, which syncs it into its tables.
 app.conf.beat_schedule = {
+    "core-outbox-sweep": {
+        "task": "core.tasks.outbox_sweep",
+        "schedule": float(os.environ.get("OUTBOX_SWEEP_SECONDS", 30)),
+    },
     "accounts-purge-expired-invitations": {
         "task": "accounts.tasks.purge_expired_invitations",
         "schedule": 60 * 60 * 6,

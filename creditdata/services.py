@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -178,11 +179,13 @@ def _write_category(
             if f.name not in ("id", "source", "source_id", "enterprise")
         ]
         if rows:
+            # The key is the enterprise's: the provider's ids are unique only per
+            # enterprise, so another enterprise's row with the same id is never touched.
             model.objects.bulk_create(
                 rows,
                 batch_size=500,
                 update_conflicts=True,
-                unique_fields=["source", "source_id"],
+                unique_fields=["enterprise", "source", "source_id"],
                 update_fields=field_names,
             )
         # The platform just read this category of the SME's data: log it.
@@ -227,9 +230,16 @@ def _replace_findings(*, run: IngestionRun, category: str) -> None:
 
 
 def ingestion_execute(
-    *, run_pk: int, client: ProviderClient | None = None
+    *,
+    run_pk: int,
+    client: ProviderClient | None = None,
+    on_success: Callable[[IngestionRun], None] | None = None,
 ) -> IngestionRun | None:
-    """Carry out a pull. Safe to call again for the same run (redelivery)."""
+    """Carry out a pull. Safe to call again for the same run (redelivery).
+
+    ``on_success(run)`` is called inside the transaction that marks the run
+    succeeded: the caller's next step (a job it enqueues) commits with that status
+    or not at all, so a worker lost in between leaves nothing half done."""
     run = _claim(run_pk)
     if run is None:
         return None
@@ -281,7 +291,10 @@ def ingestion_execute(
             "; ".join(f"{c}: {r['error']}" for c, r in results.items() if "error" in r),
         )
     else:
-        _finish(run, IngestionStatus.SUCCEEDED)
+        with transaction.atomic():
+            _finish(run, IngestionStatus.SUCCEEDED)
+            if on_success is not None:
+                on_success(run)
     return run
 
 

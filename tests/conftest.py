@@ -8,6 +8,7 @@ a real service can silently skip there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -77,3 +78,36 @@ def eager_task_retries():
     finally:
         app.conf.task_eager_propagates = previous
         task_failure.disconnect(record)
+
+
+UNREACHABLE_BROKER = "redis://127.0.0.1:9/0"  # the discard port: refused at once
+
+
+@contextlib.contextmanager
+def broker_unreachable():
+    """The Celery app publishes to a broker that refuses connections (a real URL, not
+    a mock), with eager execution off: what a web process sees while the broker is
+    down. Everything is put back afterwards."""
+    from config.celery import app
+
+    def reset_pools() -> None:
+        # Dropped, not closed: kombu keeps producer pools per broker URL, and a closed
+        # one would be handed out again to the next test.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    # Celery publishes through ``broker_write_url`` (derived from ``broker_url``).
+    previous = (app.conf.broker_write_url, app.conf.task_always_eager)
+    reset_pools()
+    app.conf.broker_write_url, app.conf.task_always_eager = UNREACHABLE_BROKER, False
+    try:
+        yield app
+    finally:
+        reset_pools()
+        app.conf.broker_write_url, app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def broker_down():
+    with broker_unreachable() as app:
+        yield app

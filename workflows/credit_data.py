@@ -24,7 +24,7 @@ from borrowers import services as borrower_services
 from borrowers.models import CreditAuthorization, Enterprise
 from core import jobs
 from creditdata import services as creditdata_services
-from creditdata.models import IngestionRun, IngestionStatus
+from creditdata.models import IngestionRun
 
 
 @dataclass(frozen=True)
@@ -83,13 +83,17 @@ def consent_revoke(
 
 def pull_execute(*, run_pk: int) -> IngestionRun | None:
     """Carry out a pull; when it succeeded, refresh the enterprise's features as of
-    today (a job of its own). Safe to call again for the same run (redelivery): a
-    finished run is skipped and starts nothing."""
-    run = creditdata_services.ingestion_execute(run_pk=run_pk)
-    if run is not None and run.status == IngestionStatus.SUCCEEDED:
-        from scoring.tasks import refresh_features
+    today (a job of its own, written in the transaction that marks the run
+    succeeded). Safe to call again for the same run (redelivery): a finished run is
+    skipped and starts nothing."""
+    return creditdata_services.ingestion_execute(
+        run_pk=run_pk, on_success=_refresh_features_after
+    )
 
-        jobs.enqueue(
-            refresh_features, [run.enterprise_id], timezone.localdate().isoformat()
-        )
-    return run
+
+def _refresh_features_after(run: IngestionRun) -> None:
+    from scoring.tasks import refresh_features
+
+    jobs.enqueue(
+        refresh_features, [run.enterprise_id], timezone.localdate().isoformat()
+    )

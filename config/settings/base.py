@@ -228,6 +228,19 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=10 
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# A broker that is down must not hold a request: publishing gives up within about a
+# second and the job waits in the outbox (core.jobs) for the sweeper.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# The outbox sweeper (core.jobs.outbox_sweep): how often it runs, and how old a pending
+# job must be before it is sent again (the commit hook's own send is over by then).
+OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=30)
+OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=30)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="xinyidai")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
@@ -271,10 +284,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # --- Public credit data provider ---------------------------------------------------------
 # ``sandbox://`` routes the client to the in-process sandbox provider (the embedded
 # default); a real node is an https:// URL with its own key.
+# The sandbox's published demo API key and webhook secret: the embedded default uses
+# them, config.settings.prod and the deploy check (core.checks) refuse them.
+DEMO_SECRETS = ("sk_sandbox_public_demo_key", "whsec_sandbox_public_demo_secret")
 CREDIT_PROVIDER_URL = env("CREDIT_PROVIDER_URL", default="sandbox://provider/v1")
-CREDIT_PROVIDER_API_KEY = env(
-    "CREDIT_PROVIDER_API_KEY", default="sk_sandbox_public_demo_key"
-)
+CREDIT_PROVIDER_API_KEY = env("CREDIT_PROVIDER_API_KEY", default=DEMO_SECRETS[0])
 CREDIT_PROVIDER_NAME = env("CREDIT_PROVIDER_NAME", default="sandbox")
 CREDIT_PROVIDER_CONNECT_TIMEOUT = env.float(
     "CREDIT_PROVIDER_CONNECT_TIMEOUT", default=3.05
@@ -283,9 +297,10 @@ CREDIT_PROVIDER_READ_TIMEOUT = env.float("CREDIT_PROVIDER_READ_TIMEOUT", default
 CREDIT_PROVIDER_MAX_RETRIES = env.int("CREDIT_PROVIDER_MAX_RETRIES", default=3)
 # Secret the provider signs its webhooks with; the sandbox uses the same default.
 CREDIT_PROVIDER_WEBHOOK_SECRET = env(
-    "CREDIT_PROVIDER_WEBHOOK_SECRET", default="whsec_sandbox_public_demo_secret"
+    "CREDIT_PROVIDER_WEBHOOK_SECRET", default=DEMO_SECRETS[1]
 )
-# Whether this deployment serves the sandbox provider API under /sandbox/provider/v1/.
+# Whether this deployment serves the sandbox provider API under /sandbox/provider/v1/
+# (config.urls mounts the routes only then); always false in config.settings.prod.
 CREDIT_SANDBOX_ENABLED = env.bool("CREDIT_SANDBOX_ENABLED", default=True)
 
 # --- Scoring ------------------------------------------------------------------------------

@@ -14,12 +14,9 @@ from borrowers.models import ConsentPurpose, CreditAuthorization
 from borrowers.notices import current_notice
 from creditdata.exceptions import EventReplayed
 from creditdata.models import IngestionRun, IngestionStatus, ProviderWebhookEvent
-from lenders.exceptions import NotPermitted
-from lenders.models import Lender, WebhookEndpoint
-from lenders.services import webhook_endpoint_save
+from lenders.models import Lender
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.factories.borrowers import enterprise_with_owner, grant
-from tests.factories.lenders import lender_with_staff
 from workflows import credit_data, onboarding, provider_events
 
 pytestmark = pytest.mark.django_db
@@ -170,25 +167,35 @@ def test_a_provider_event_is_kept_once_and_a_replay_changes_nothing(
     assert IngestionRun.objects.count() == 1
 
 
-def test_only_a_bank_admin_saves_its_webhook_endpoint():
-    lender, admin, reviewer = lender_with_staff()
-    with pytest.raises(NotPermitted):
-        webhook_endpoint_save(
-            lender=lender,
-            url="https://bank.example/h",
-            rotate_secret=False,
-            actor=reviewer,
+def test_a_pull_succeeds_only_together_with_its_follow_up_job(
+    django_capture_on_commit_callbacks,
+):
+    """A worker lost between "run succeeded" and "follow-up queued" (here: the
+    follow-up's enqueue fails) leaves the run unfinished, so its redelivery does
+    both; never a succeeded run without its feature refresh."""
+    from core.models import OutboxJob
+    from creditdata import services as creditdata_services
+    from creditdata.synthetic import synthetic_uscc
+
+    enterprise, owner = enterprise_with_owner(uscc=synthetic_uscc(45))
+    grant(enterprise, owner, categories=["tax"])
+    with django_capture_on_commit_callbacks(execute=False):
+        run = creditdata_services.ingestion_request(
+            enterprise=enterprise, requested_by=owner
         )
-    assert WebhookEndpoint.objects.count() == 0
-    first = webhook_endpoint_save(
-        lender=lender, url="https://bank.example/h", rotate_secret=False, actor=admin
-    )
-    kept = webhook_endpoint_save(
-        lender=lender, url="https://bank.example/h2", rotate_secret=False, actor=admin
-    )
-    rotated = webhook_endpoint_save(
-        lender=lender, url="https://bank.example/h2", rotate_secret=True, actor=admin
-    )
-    assert first.pk == kept.pk == rotated.pk
-    assert kept.secret == first.secret != rotated.secret
-    assert WebhookEndpoint.objects.get().url == "https://bank.example/h2"
+    with (
+        mock.patch.object(
+            credit_data, "_refresh_features_after", side_effect=RuntimeError("killed")
+        ),
+        pytest.raises(RuntimeError),
+    ):
+        credit_data.pull_execute(run_pk=run.pk)
+    run.refresh_from_db()
+    assert run.status == IngestionStatus.RUNNING  # not succeeded: redelivered later
+    assert not OutboxJob.objects.filter(task="scoring.tasks.refresh_features").exists()
+    with django_capture_on_commit_callbacks(execute=False):
+        credit_data.pull_execute(run_pk=run.pk)  # the redelivery
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == (IngestionStatus.SUCCEEDED, 2)
+    follow_up = OutboxJob.objects.get(task="scoring.tasks.refresh_features")
+    assert follow_up.args[0] == [enterprise.pk]
