@@ -30,8 +30,10 @@ urlpatterns = [
     path(
         "webhooks/provider/", creditdata_views.provider_webhook, name="provider_webhook"
     ),
-    path("sandbox/provider/", include("creditdata.sandbox_urls")),
 ]
+# The sandbox provider API exists only where it is enabled (never in production).
+if getattr(settings, "CREDIT_SANDBOX_ENABLED", False):
+    urlpatterns.append(path("sandbox/provider/", include("creditdata.sandbox_urls")))
 
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),

@@ -10,6 +10,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from core import lookups
+        from core import checks, lookups  # noqa: F401  (checks registers itself)
 
         lookups.register()

@@ -4,8 +4,11 @@
 runs it), so a deploy that forgets HTTPS hardening fails before it serves a request.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+from config.settings.base import DEMO_SECRETS, env
+from core.checks import is_sandbox_url
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -36,5 +39,40 @@ EMAIL_HOST_USER = env("DJANGO_EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("DJANGO_EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=True)
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL")
+
+
+# --- Public credit data provider: the real one, never the sandbox --------------------
+def _provider_value(name: str) -> str:
+    """The variable's value: required, not empty, not a published demo credential.
+
+    Errors name the variable and never print its value.
+    """
+    value = env(name)
+    if not value.strip():
+        raise ImproperlyConfigured(f"Set the {name} environment variable (it is empty)")
+    if value.strip() in DEMO_SECRETS:
+        raise ImproperlyConfigured(
+            f"{name} is the sandbox provider's published demo value; set the {name} "
+            "environment variable to the provider's own value"
+        )
+    return value
+
+
+CREDIT_PROVIDER_URL = _provider_value("CREDIT_PROVIDER_URL")
+if is_sandbox_url(CREDIT_PROVIDER_URL):
+    raise ImproperlyConfigured(
+        "CREDIT_PROVIDER_URL points at the sandbox provider (sandbox:// or a /sandbox/ "
+        "route); set the CREDIT_PROVIDER_URL environment variable to the real "
+        "provider's https:// URL"
+    )
+CREDIT_PROVIDER_API_KEY = _provider_value("CREDIT_PROVIDER_API_KEY")
+CREDIT_PROVIDER_WEBHOOK_SECRET = _provider_value("CREDIT_PROVIDER_WEBHOOK_SECRET")
+# The sandbox routes are never mounted in production (config.urls reads this).
+if env.bool("CREDIT_SANDBOX_ENABLED", default=False):
+    raise ImproperlyConfigured(
+        "CREDIT_SANDBOX_ENABLED cannot be true with config.settings.prod; unset the "
+        "CREDIT_SANDBOX_ENABLED environment variable"
+    )
+CREDIT_SANDBOX_ENABLED = False
 
 LOGGING["loggers"]["django.security"] = {"level": "WARNING"}  # noqa: F405

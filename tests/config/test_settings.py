@@ -140,6 +140,9 @@ def test_production_settings_pass_the_deploy_check_with_zero_issues(tmp_path):
         DJANGO_ALLOWED_HOSTS="xyd.example.cn",
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         WAGTAILADMIN_BASE_URL="https://xyd.example.cn",
+        CREDIT_PROVIDER_URL="https://api.credit.example.cn/v1",
+        CREDIT_PROVIDER_API_KEY=f"sk_live_{secrets.token_urlsafe(32)}",
+        CREDIT_PROVIDER_WEBHOOK_SECRET=f"whsec_{secrets.token_urlsafe(32)}",
     )
     result = _deploy_check(env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -156,6 +159,9 @@ def test_production_settings_have_no_default_for_secrets(tmp_path, missing):
         DJANGO_ALLOWED_HOSTS="xyd.example.cn",
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         WAGTAILADMIN_BASE_URL="https://xyd.example.cn",
+        CREDIT_PROVIDER_URL="https://api.credit.example.cn/v1",
+        CREDIT_PROVIDER_API_KEY=f"sk_live_{secrets.token_urlsafe(32)}",
+        CREDIT_PROVIDER_WEBHOOK_SECRET=f"whsec_{secrets.token_urlsafe(32)}",
     )
     del env[missing]
     result = _deploy_check(env)
