@@ -1,8 +1,10 @@
 """Normalized public credit records, one table per category, and their ingestion.
 
 Every record keeps where it came from (``source``, ``source_id``) and when
-(``fetched_at``); ``(source, source_id)`` is unique, so a re-run pull or a redelivered
-task updates rows in place and never duplicates one.
+(``fetched_at``); ``(enterprise, source, source_id)`` is unique, so a re-run pull or a
+redelivered task updates rows in place and never duplicates one. The key includes the
+enterprise because the provider promises its record ids unique only per enterprise:
+one enterprise's pull can never rewrite another's row.
 """
 
 from __future__ import annotations
@@ -132,8 +134,8 @@ def _record_meta(name: str, verbose: str, verbose_plural: str, order: list[str])
             "ordering": order,
             "constraints": [
                 models.UniqueConstraint(
-                    fields=["source", "source_id"],
-                    name=f"creditdata_{name}_source_unique",
+                    fields=["enterprise", "source", "source_id"],
+                    name=f"creditdata_{name}_enterprise_source_unique",
                 )
             ],
             "indexes": [
