@@ -175,6 +175,14 @@ ACCOUNT_SESSION_REMEMBER = None
 # The 6th wrong password for one account within 5 minutes is refused, whichever login
 # form (site or /admin/login/) it comes through: both are the same allauth view.
 ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip,5/5m/key"}
+# Behind a reverse proxy every request comes from the proxy's address: the per-IP
+# limits then need the client's address from the proxy's header. TRUSTED_PROXY_COUNT
+# is how many proxies under our control append to X-Forwarded-For (the client is the
+# address that many entries from the right); or TRUSTED_CLIENT_IP_HEADER names a
+# header the proxy sets to the client's address (e.g. X-Real-IP). Neither is trusted
+# by default: a client could forge them.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", default=None) or None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[信易贷 Xinyidai] "
 MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

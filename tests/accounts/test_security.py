@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.urls import reverse
 
@@ -234,3 +236,72 @@ def test_duplicate_invitation_is_refused(
     ]
     assert Invitation.objects.filter(organization=organization).count() == 1
     assert Membership.objects.filter(organization=organization).count() == 1
+
+
+def _failed_logins(client, count: int, forwarded_for: str, *, start: int = 0):
+    """``count`` failed logins, each for a different address (so only the per-IP
+    limit can refuse them), through a proxy at 10.0.0.1; the last answer."""
+    response = None
+    for attempt in range(start, start + count):
+        response = client.post(
+            "/accounts/login/",
+            {"login": f"nobody{attempt}@example.com", "password": "wrong-password-1"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+    return response
+
+
+LOCKED = "登录失败次数过多，请稍后重试。"
+
+
+def test_two_clients_behind_one_proxy_have_separate_login_buckets(client, db, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    # Client A uses up the per-IP budget (20 a minute) …
+    _failed_logins(client, 20, "203.0.113.7")
+    refused = _failed_logins(client, 1, "203.0.113.7", start=20)
+    assert refused.context["form"].errors["__all__"] == [LOCKED]
+    # … and client B behind the same proxy is not locked out by it.
+    other = _failed_logins(client, 1, "198.51.100.9", start=21)
+    assert other.context["form"].errors["__all__"] == [
+        "您提供的电子邮件地址和/或密码不正确。"
+    ]
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_is_ignored(
+    client, db, settings
+):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    _failed_logins(client, 20, "203.0.113.7")
+    # A new X-Forwarded-For does not buy a fresh bucket: the address is REMOTE_ADDR.
+    refused = _failed_logins(client, 1, "198.51.100.9", start=20)
+    assert refused.context["form"].errors["__all__"] == [LOCKED]
+
+
+def test_the_trusted_proxy_count_and_header_come_from_the_environment():
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings.dev';"
+        "django.setup(); from django.conf import settings;"
+        "print(settings.ALLAUTH_TRUSTED_PROXY_COUNT, settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER)"
+    )
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TRUSTED_", "DJANGO_SETTINGS"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            **environment,
+            "TRUSTED_PROXY_COUNT": "2",
+            "TRUSTED_CLIENT_IP_HEADER": "X-Real-IP",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.split() == ["2", "X-Real-IP"]
