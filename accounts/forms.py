@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.contrib.auth.hashers import make_password
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ROLES_BY_KIND, Organization, OrganizationKind, Role
@@ -50,3 +52,18 @@ class OrganizationCreateForm(forms.Form):
                 "name", _("An organization of this kind with this name exists.")
             )
         return cleaned
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's signup form, with the same work on both paths.
+
+    For an address that already has an account allauth creates nothing and mails its
+    owner instead, so the page says the same thing either way; but it skipped hashing
+    the password, and the answer came back many times faster than a real signup,
+    telling who is registered by its timing. The password is hashed on that path too
+    (and thrown away)."""
+
+    def try_save(self, request):
+        if self.account_already_exists:
+            make_password(self.cleaned_data.get("password1") or "")
+        return super().try_save(request)

@@ -305,3 +305,46 @@ def test_the_trusted_proxy_count_and_header_come_from_the_environment():
         check=True,
     )
     assert result.stdout.split() == ["2", "X-Real-IP"]
+
+
+def test_signup_hashes_a_password_whether_or_not_the_address_is_registered(
+    client, db, settings
+):
+    """Signup says the same for a known and a new address, and does the same costly
+    work (one password hash) on both paths, so its timing tells nothing either."""
+    from unittest import mock
+
+    from django.contrib.auth.hashers import get_hasher
+    from django.core import mail
+
+    known = UserFactory()
+    hasher = type(get_hasher())
+
+    original = hasher.encode
+
+    def signup(email):
+        calls = []
+
+        def encode(self, password, salt):
+            calls.append(password)
+            return original(self, password, salt)
+
+        with mock.patch.object(hasher, "encode", encode):
+            response = client.post(
+                "/accounts/signup/",
+                {"email": email, "password1": PASSWORD, "password2": PASSWORD},
+            )
+        client.logout()
+        return response, len(calls)
+
+    known_response, known_hashes = signup(known.email)
+    new_response, new_hashes = signup("brand-new@example.com")
+    assert known_hashes == new_hashes == 1
+    assert (known_response.status_code, known_response.url) == (
+        new_response.status_code,
+        new_response.url,
+    )
+    # One mail each: "you already have an account" and "confirm your address".
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        [known.email, "brand-new@example.com"]
+    )
