@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.contrib import messages
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template import loader
@@ -62,8 +65,20 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "404.html", {"request_path": request.path}, status=404)
 
 
+#: How long a client is told to wait when the database is down or hung.
+DATABASE_RETRY_AFTER = 30
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page; or, when what failed is the database (down, refusing, hung past
+    the connect or statement timeout), a 503 with ``Retry-After``: the request was
+    fine, the service is unavailable for a while."""
     # No context processors: whatever failed may fail again while rendering.
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)):
+        response = HttpResponse(loader.get_template("503.html").render({}), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     template = loader.get_template("500.html")
     return HttpResponse(
         template.render({"LANGUAGE_CODE": settings.LANGUAGE_CODE}), status=500

@@ -107,17 +107,31 @@ TEMPLATES = [
     },
 ]
 
+
 # --- Database -------------------------------------------------------------------------
+def database(url: str, *, conn_max_age: int) -> dict:
+    """The ``default`` database from a URL, with the bounds every settings module
+    keeps: on PostgreSQL a connect timeout (a hung network must not hang a request,
+    or /healthz, for the OS default of minutes) and a statement timeout (a runaway
+    query is cancelled by the server). Batch jobs that need longer raise it for
+    their own session (``SET statement_timeout``)."""
+    config = env.db_url_config(url)
+    config["ATOMIC_REQUESTS"] = False
+    config["CONN_MAX_AGE"] = conn_max_age
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        options = config.setdefault("OPTIONS", {})
+        options["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+        statement_ms = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=30_000)
+        options["options"] = f"-c statement_timeout={statement_ms}"
+    return config
+
+
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A hung network must not hang a request (or /healthz) for the OS default of minutes.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
-        "DATABASE_CONNECT_TIMEOUT", default=5
+    "default": database(
+        env("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env.int("DJANGO_CONN_MAX_AGE", default=0),
     )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
