@@ -73,3 +73,44 @@ def test_healthz_answers_503_before_a_hung_database_returns(
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
 def test_healthz_only_answers_get(client, method):
     assert getattr(client, method)("/healthz").status_code == 405
+
+
+def test_repeated_probes_of_a_hung_check_start_no_new_threads(
+    client, monkeypatch, settings
+):
+    """While a check hangs, later probes wait on the same run: the healthz threads
+    stay at one per check however many probes arrive."""
+    settings.HEALTHCHECK_TIMEOUT_SECONDS = 0.1
+    released = threading.Event()
+    runs = []
+
+    def hung_database() -> str:
+        runs.append(1)
+        released.wait(timeout=30)
+        return "ok"
+
+    monkeypatch.setitem(health.CHECKS, "database", hung_database)
+    try:
+        statuses = [client.get("/healthz").status_code for _probe in range(10)]
+        threads = [t for t in threading.enumerate() if t.name.startswith("healthz")]
+    finally:
+        released.set()
+    assert statuses == [503] * 10
+    assert len(runs) == 1  # one run of the hung check, shared by all ten probes
+    assert len(threads) <= len(health.CHECKS)
+
+
+def test_the_public_body_names_the_failed_check_not_the_drivers_message(
+    client, db, monkeypatch
+):
+    def refused() -> str:
+        raise OSError("connection to server at 10.1.2.3, port 5432 failed")
+
+    monkeypatch.setitem(health.CHECKS, "database", refused)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == {
+        "status": "error",
+        "error": "OSError",
+    }
+    assert b"10.1.2.3" not in response.content and b"5432" not in response.content
