@@ -23,6 +23,7 @@ from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.templatetags.static import static
 from django.utils import translation
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -40,10 +41,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import (
     APIException,
     AuthenticationFailed,
+    NotFound,
     PermissionDenied,
 )
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -52,6 +53,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import User
+from core.api import SafeJSONParser
 from lenders.apikeys import api_key_authenticate
 from lenders.exceptions import InvalidProduct, NotPermitted, TransitionNotAllowed
 from lenders.models import ApiKey, Lender, LoanProduct
@@ -246,6 +248,22 @@ class ProductCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def decode_cursor(self, request):
+        """DRF's cursor, and its position checked: the position is a ``created_at``
+        timestamp, and a cursor forged with anything else (``p=not-a-date``, a NUL)
+        is an invalid cursor (404, as DRF answers a cursor it cannot decode), not a
+        database error."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            position = cursor.position
+            try:
+                valid = "\x00" not in position and parse_datetime(position) is not None
+            except ValueError:
+                valid = False
+            if not valid:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 class Conflict(APIException):
@@ -494,12 +512,15 @@ class ProductViewSet(
 
     serializer_class = ProductSerializer
     lookup_field = "code"
+    # A product code is a slug: anything else in the path (a NUL, a slash) is a
+    # 404 from the URL resolver, never a database error.
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
     authentication_classes = (ApiKeyAuthentication, SessionAuthentication)
     permission_classes = (HasScope,)
     throttle_classes = (ApiKeyRateThrottle,)
     # JSON only: the lists (regions, industries) have no unambiguous form encoding,
     # and integrators' systems speak JSON; the docs page is the human interface.
-    parser_classes = (JSONParser,)
+    parser_classes = (SafeJSONParser,)
     renderer_classes = (JSONRenderer,)
     pagination_class = ProductCursorPagination
     required_scopes: ClassVar[dict[str, str]] = {
