@@ -56,3 +56,24 @@ def dns(monkeypatch) -> dict[str, list[str]]:
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return records
+
+
+@pytest.fixture
+def eager_retries(eager_task_retries):
+    """Webhook retries run eagerly (see ``eager_task_retries``); no task may fail."""
+    yield eager_task_retries
+    assert eager_task_retries == []
+
+
+@pytest.fixture
+def retry_spy():
+    """Record every ``self.retry`` call of the delivery task (the countdown is not
+    observable otherwise: eager mode runs the retry at once)."""
+    from unittest import mock
+
+    from lenders.tasks import deliver_webhook
+
+    with mock.patch.object(
+        deliver_webhook, "retry", wraps=deliver_webhook.retry
+    ) as spy:
+        yield spy

@@ -29,11 +29,10 @@ from lenders.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from lenders.tasks import deliver_webhook
 from tests.factories import activate_totp
 from tests.factories.lenders import lender_with_staff
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_retries")]
 
 PORTAL = "/en/portal/bank/webhook/"
 URL = "https://bank.example/hooks/xyd"
@@ -56,20 +55,6 @@ def bank_admin(client):
     activate_totp(admin)
     client.force_login(admin)
     return lender, admin
-
-
-@pytest.fixture(autouse=True)
-def eager_retries(eager_task_retries):
-    yield eager_task_retries
-    assert eager_task_retries == []
-
-
-@pytest.fixture
-def retry_spy():
-    with mock.patch.object(
-        deliver_webhook, "retry", wraps=deliver_webhook.retry
-    ) as spy:
-        yield spy
 
 
 def _form_errors(client, url):

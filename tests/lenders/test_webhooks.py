@@ -27,7 +27,7 @@ from lenders.tasks import deliver_webhook
 from tests.factories import MembershipFactory
 from tests.factories.lenders import LoanProductFactory, lender_with_staff
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_retries")]
 URL = "https://bank.example/hooks/xyd"
 # Secrets as issued before the Standard Webhooks format: "whsec_" + token_urlsafe(32).
 # The stock library cannot use either as it is: it drops "-" and "_" and then either
@@ -50,23 +50,6 @@ def bank(settings):
         organization=platform_organization(), role=Role.OPERATOR
     ).user
     return lender, admin, operator, endpoint
-
-
-@pytest.fixture(autouse=True)
-def eager_retries(eager_task_retries):
-    """Retries run eagerly (see ``eager_task_retries``); no task may fail."""
-    yield eager_task_retries
-    assert eager_task_retries == []
-
-
-@pytest.fixture
-def retry_spy():
-    """Record every ``self.retry`` call of the task (the countdown is not observable
-    otherwise: eager mode runs the retry at once)."""
-    with mock.patch.object(
-        deliver_webhook, "retry", wraps=deliver_webhook.retry
-    ) as spy:
-        yield spy
 
 
 def _approve(lender, admin, operator, capture):
