@@ -146,6 +146,17 @@ def outbox_sweep(*, grace_seconds: float | None = None, limit: int = 500) -> int
     return sent
 
 
+def outbox_purge(*, keep_days: int | None = None) -> int:
+    """Delete the jobs sent more than ``keep_days`` ago (``OUTBOX_KEEP_DAYS``): the
+    outbox is a queue, not an archive; what a job did is in its own app's tables."""
+    days = settings.OUTBOX_KEEP_DAYS if keep_days is None else keep_days
+    deleted, _by_model = OutboxJob.objects.filter(
+        status=OutboxStatus.SENT,
+        sent_at__lt=timezone.now() - dt.timedelta(days=days),
+    ).delete()
+    return deleted
+
+
 def _task_names() -> set[str]:
     return set(current_app.tasks.keys())
 

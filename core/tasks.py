@@ -16,6 +16,8 @@ from core import jobs
     ignore_result=True,
 )
 def outbox_sweep() -> int:
-    """Send the outbox jobs still pending past the grace period (beat, every
-    ``OUTBOX_SWEEP_SECONDS``)."""
-    return jobs.outbox_sweep()
+    """Send the outbox jobs still pending past the grace period, and forget the ones
+    sent long ago (beat, every ``OUTBOX_SWEEP_SECONDS``)."""
+    sent = jobs.outbox_sweep()
+    jobs.outbox_purge()
+    return sent

@@ -4,6 +4,7 @@ down at commit delays it instead of losing it."""
 from __future__ import annotations
 
 import time
+from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -127,3 +128,29 @@ def test_a_provider_retry_after_a_broker_outage_is_not_lost(
         assert jobs.outbox_sweep(grace_seconds=0) == 1
     run.refresh_from_db()
     assert run.status == IngestionStatus.SUCCEEDED
+
+
+def test_the_sweep_task_forgets_jobs_sent_long_ago_and_keeps_the_rest(settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from core.tasks import outbox_sweep
+
+    now = timezone.now()
+    old = OutboxJob.objects.create(
+        task="x", status=OutboxStatus.SENT, sent_at=now - dt.timedelta(days=8)
+    )
+    recent = OutboxJob.objects.create(
+        task="x", status=OutboxStatus.SENT, sent_at=now - dt.timedelta(days=6)
+    )
+    waiting = OutboxJob.objects.create(
+        task="x", created_at=now - dt.timedelta(days=30), available_at=now
+    )
+    settings.OUTBOX_KEEP_DAYS = 7
+    with mock.patch.object(jobs, "outbox_sweep", return_value=0):
+        outbox_sweep.apply()
+    assert sorted(OutboxJob.objects.values_list("pk", flat=True)) == sorted(
+        [recent.pk, waiting.pk]
+    )
+    assert not OutboxJob.objects.filter(pk=old.pk).exists()
