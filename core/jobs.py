@@ -28,23 +28,15 @@ from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from core.models import OutboxJob, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
-#: Errors of a broker that cannot be reached (connection refused, timed out, DNS).
-BROKER_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionError,
-    OSError,
-    TimeoutError,
-)
-try:  # kombu wraps transport errors in its own OperationalError
-    from kombu.exceptions import OperationalError
-
-    BROKER_ERRORS = (*BROKER_ERRORS, OperationalError)
-except ImportError:  # pragma: no cover - kombu comes with celery
-    pass
+#: Errors of a broker that cannot be reached (connection refused, timed out, DNS):
+#: socket errors, and kombu's wrapper of its transports' errors.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError)
 
 
 def enqueue(
@@ -132,7 +124,7 @@ def outbox_sweep(*, grace_seconds: float | None = None, limit: int = 500) -> int
             )
             if job is None:
                 return sent
-            if job.task not in _task_names():
+            if job.task not in current_app.tasks:
                 OutboxJob.objects.filter(pk=job.pk).update(
                     send_attempts=job.send_attempts + 1,
                     last_error=f"unknown task {job.task!r}",
@@ -155,10 +147,6 @@ def outbox_purge(*, keep_days: int | None = None) -> int:
         sent_at__lt=timezone.now() - dt.timedelta(days=days),
     ).delete()
     return deleted
-
-
-def _task_names() -> set[str]:
-    return set(current_app.tasks.keys())
 
 
 #: Options of every task that sends an email. It is retried when the mail server is

@@ -5,16 +5,13 @@ connect and statement timeouts."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.config.test_settings import _clean_env, _run, prod_env
+
 CONNECT_TIMEOUT = 2
 
 _REQUEST = """
@@ -37,26 +34,22 @@ print(json.dumps({
 
 
 def _request(database_url: str, path: str = "/products/") -> dict:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "DJANGO_"))
-    }
-    environment.update(
-        DJANGO_SETTINGS_MODULE="config.settings.dev",
-        DATABASE_URL=database_url,
-        DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
-        DJANGO_DEBUG="false",  # as in production: the error handler, not the debug page
-        PROBE_PATH=path,
+    return _last_json(
+        _REQUEST,
+        _clean_env(
+            DJANGO_SETTINGS_MODULE="config.settings.dev",
+            DATABASE_URL=database_url,
+            DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
+            # As in production: the error handler, not the debug page.
+            DJANGO_DEBUG="false",
+            PROBE_PATH=path,
+        ),
     )
-    result = subprocess.run(
-        [sys.executable, "-c", _REQUEST],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+
+def _last_json(code: str, env: dict[str, str]):
+    """Run ``code`` in a fresh interpreter; the JSON of its last line of output."""
+    result = _run(code, env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -117,36 +110,19 @@ def test_a_database_that_refuses_connections_answers_503_at_once():
 
 
 @pytest.mark.parametrize("module", ["dev", "test", "prod"])
-def test_every_settings_module_keeps_the_connect_and_statement_timeouts(module):
+def test_every_settings_module_keeps_the_connect_and_statement_timeouts(
+    module, tmp_path
+):
     code = (
         "import django, json; django.setup(); from django.conf import settings;"
         "print(json.dumps(settings.DATABASES['default']['OPTIONS']))"
     )
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "DJANGO_", "CREDIT_"))
-    }
-    environment.update(
+    environment = prod_env(
+        tmp_path,
         DJANGO_SETTINGS_MODULE=f"config.settings.{module}",
         DATABASE_URL="postgres://app@db.internal:5432/xinyidai",
-        DJANGO_SECRET_KEY="x" * 60,
-        DJANGO_ALLOWED_HOSTS="xyd.example",
-        WAGTAILADMIN_BASE_URL="https://xyd.example",
-        CREDIT_PROVIDER_URL="https://provider.example/v1",
-        CREDIT_PROVIDER_API_KEY="sk_live_" + "k" * 32,
-        CREDIT_PROVIDER_WEBHOOK_SECRET="whsec_" + "s" * 32,
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    assert _last_json(code, environment) == {
         "connect_timeout": 5,
         "options": "-c statement_timeout=30000",
     }

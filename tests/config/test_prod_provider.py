@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import secrets
 import subprocess
 import sys
 
@@ -20,7 +19,8 @@ from django.test import override_settings
 
 from core.checks import check_credit_provider, is_sandbox_url
 from creditdata.synthetic import synthetic_uscc
-from tests.config.test_settings import ROOT, _clean_env, _deploy_check
+from tests.config.test_settings import ROOT, _deploy_check
+from tests.config.test_settings import prod_env as _prod_env
 
 PROVIDER_VARIABLES = (
     "CREDIT_PROVIDER_URL",
@@ -30,28 +30,6 @@ PROVIDER_VARIABLES = (
 DEMO_API_KEY, DEMO_WEBHOOK_SECRET = settings.DEMO_SECRETS
 USCC = synthetic_uscc(12)
 SANDBOX_PATH = f"/sandbox/provider/v1/enterprises/{USCC}"
-
-
-def _prod_env(tmp_path, **overrides: str) -> dict[str, str]:
-    """The production environment of test_settings.py plus real-looking provider
-    values; no other CREDIT_* variable leaks in from the calling shell."""
-    env = {
-        key: value
-        for key, value in _clean_env().items()
-        if not key.startswith("CREDIT_")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.prod",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
-        DJANGO_ALLOWED_HOSTS="xyd.example.cn",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
-        WAGTAILADMIN_BASE_URL="https://xyd.example.cn",
-        CREDIT_PROVIDER_URL="https://api.credit.example.cn/v1",
-        CREDIT_PROVIDER_API_KEY=f"sk_live_{secrets.token_urlsafe(32)}",
-        CREDIT_PROVIDER_WEBHOOK_SECRET=f"whsec_{secrets.token_urlsafe(32)}",
-    )
-    env.update(overrides)
-    return env
 
 
 def _refused(result: subprocess.CompletedProcess[str], variable: str) -> str:

@@ -31,6 +31,28 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def prod_env(tmp_path, **overrides: str) -> dict[str, str]:
+    """A complete production environment (every required variable, real-looking
+    provider values); no other CREDIT_* variable leaks in from the calling shell."""
+    env = {
+        key: value
+        for key, value in _clean_env().items()
+        if not key.startswith("CREDIT_")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.prod",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DJANGO_ALLOWED_HOSTS="xyd.example.cn",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        WAGTAILADMIN_BASE_URL="https://xyd.example.cn",
+        CREDIT_PROVIDER_URL="https://api.credit.example.cn/v1",
+        CREDIT_PROVIDER_API_KEY=f"sk_live_{secrets.token_urlsafe(32)}",
+        CREDIT_PROVIDER_WEBHOOK_SECRET=f"whsec_{secrets.token_urlsafe(32)}",
+    )
+    env.update(overrides)
+    return env
+
+
 def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -134,16 +156,7 @@ def _deploy_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_production_settings_pass_the_deploy_check_with_zero_issues(tmp_path):
-    env = _clean_env(
-        DJANGO_SETTINGS_MODULE="config.settings.prod",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
-        DJANGO_ALLOWED_HOSTS="xyd.example.cn",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
-        WAGTAILADMIN_BASE_URL="https://xyd.example.cn",
-        CREDIT_PROVIDER_URL="https://api.credit.example.cn/v1",
-        CREDIT_PROVIDER_API_KEY=f"sk_live_{secrets.token_urlsafe(32)}",
-        CREDIT_PROVIDER_WEBHOOK_SECRET=f"whsec_{secrets.token_urlsafe(32)}",
-    )
+    env = prod_env(tmp_path)
     result = _deploy_check(env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
@@ -153,16 +166,7 @@ def test_production_settings_pass_the_deploy_check_with_zero_issues(tmp_path):
     "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"]
 )
 def test_production_settings_have_no_default_for_secrets(tmp_path, missing):
-    env = _clean_env(
-        DJANGO_SETTINGS_MODULE="config.settings.prod",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
-        DJANGO_ALLOWED_HOSTS="xyd.example.cn",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
-        WAGTAILADMIN_BASE_URL="https://xyd.example.cn",
-        CREDIT_PROVIDER_URL="https://api.credit.example.cn/v1",
-        CREDIT_PROVIDER_API_KEY=f"sk_live_{secrets.token_urlsafe(32)}",
-        CREDIT_PROVIDER_WEBHOOK_SECRET=f"whsec_{secrets.token_urlsafe(32)}",
-    )
+    env = prod_env(tmp_path)
     del env[missing]
     result = _deploy_check(env)
     assert result.returncode != 0
