@@ -48,6 +48,8 @@ def send_invitation_email(invitation_pk: int) -> bool:
     return True
 
 
-@shared_task(name="accounts.tasks.purge_expired_invitations", acks_late=True)
+@shared_task(
+    name="accounts.tasks.purge_expired_invitations", **jobs.task_options(seconds=5 * 60)
+)
 def purge_expired_invitations() -> int:
     return services.invitations_purge_expired()

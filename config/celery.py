@@ -12,7 +12,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
-app = Celery("xinyidai")
+# Every task is a ``core.jobs.DurableTask``: retries wait in the outbox, not the broker.
+app = Celery("xinyidai", task_cls="core.jobs:DurableTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

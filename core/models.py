@@ -1,4 +1,4 @@
-"""Abstract bases every app's models share (core owns no table)."""
+"""Abstract bases every app's models share, and the outbox's own tables."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ class OutboxJob(models.Model):
     available_at = models.DateTimeField(_("available at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     send_attempts = models.PositiveIntegerField(_("send attempts"), default=0)
+    #: The retries already made of this task (Celery's ``request.retries``): a retry
+    #: is a new outbox job that carries its count on.
+    retries = models.PositiveSmallIntegerField(_("retries"), default=0)
     last_error = models.TextField(_("last error"), blank=True, default="")
 
     class Meta:
@@ -65,3 +68,26 @@ class OutboxJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk} ({self.status})"
+
+
+class JobCompletion(models.Model):
+    """Proof that an outbox job of a ``once`` task did its work: written in the same
+    transaction as that work, so a message delivered again (a worker killed after
+    committing, before acknowledging) finds it and does nothing; two deliveries
+    running at once cannot both commit (the primary key)."""
+
+    job = models.OneToOneField(
+        OutboxJob,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="completion",
+        verbose_name=_("job"),
+    )
+    completed_at = models.DateTimeField(_("completed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("job completion")
+        verbose_name_plural = _("job completions")
+
+    def __str__(self) -> str:
+        return f"job #{self.job_id} done at {self.completed_at:%Y-%m-%d %H:%M:%S}"

@@ -9,10 +9,7 @@ from core import jobs
 
 @shared_task(
     name="core.tasks.outbox_sweep",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=50,
-    time_limit=60,
+    **jobs.task_options(seconds=60),
     ignore_result=True,
 )
 def outbox_sweep() -> int:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core import jobs
 from workflows import credit_data
 
 
 @shared_task(
     name="creditdata.tasks.ingest_run",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=10 * 60,
-    time_limit=12 * 60,
+    **jobs.task_options(seconds=5 * 60),
 )
 def ingest_run(run_pk: int) -> str | None:
     """Pull one enterprise's consented categories. Idempotent: a finished run is skipped,

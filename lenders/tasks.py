@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core import jobs
 from lenders import webhooks
 
 
 @shared_task(
     bind=True,
     name="lenders.tasks.deliver_webhook",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    time_limit=60,
-    soft_time_limit=45,
+    **jobs.task_options(seconds=60),
 )
 def deliver_webhook(self, delivery_pk: int, manual: bool = False) -> str:
     """POST one webhook delivery; a retryable failure is retried by Celery.

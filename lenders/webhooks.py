@@ -46,9 +46,9 @@ SUCCEEDED, RETRY, FAILED = "succeeded", "retry", "failed"
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_BYTES = 32  # the spec asks for 24 to 64 random bytes
-# No single wait longer than an hour: the countdown of a Celery retry is held by the
-# broker, and on Redis a message whose ETA is beyond the visibility timeout (two hours,
-# CELERY_BROKER_TRANSPORT_OPTIONS) is handed to a second worker.
+# No single wait longer than an hour: a bank that is down longer than that learns of
+# its events within the hour after it is back. (The wait itself is in the outbox, not
+# the broker: core.jobs.DurableTask.retry.)
 BACKOFF_CAP_SECONDS = 3600
 # Besides 5xx: the request timed out on their side, or they are rate-limiting us.
 RETRYABLE_STATUSES = frozenset({408, 429})

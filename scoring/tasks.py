@@ -7,6 +7,7 @@ import datetime as dt
 
 from celery import group, shared_task
 
+from core import jobs
 from scoring import services
 from scoring.models import ModelVersion
 
@@ -15,10 +16,7 @@ DEFAULT_CHUNK = 5000
 
 @shared_task(
     name="scoring.tasks.score_chunk",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=15 * 60,
-    time_limit=20 * 60,
+    **jobs.task_options(seconds=5 * 60, once=True),
 )
 def score_chunk(
     enterprise_ids: list[int], model_pk: int, as_of: str | None = None
@@ -33,10 +31,7 @@ def score_chunk(
 
 @shared_task(
     name="scoring.tasks.refresh_features",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=15 * 60,
-    time_limit=20 * 60,
+    **jobs.task_options(seconds=5 * 60, once=True),
 )
 def refresh_features(enterprise_ids: list[int], as_of: str) -> int:
     """Compute and store the features of enterprises (those under a scoring consent)

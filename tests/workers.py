@@ -49,6 +49,16 @@ def test_database_url() -> str:
     return f"sqlite:///{db['NAME']}"
 
 
+def worker_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a test worker: test settings on the test database."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": test_database_url(),
+        **(extra_env or {}),
+    }
+
+
 @contextlib.contextmanager
 def celery_worker(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Start ``celery worker`` in a subprocess on a private queue; yield the queue name.
@@ -60,12 +70,7 @@ def celery_worker(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """
     require_worker_services()
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": test_database_url(),
-        **(extra_env or {}),
-    }
+    env = worker_env(extra_env)
     hostname = f"{queue}@%h"
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
     with running_worker(
