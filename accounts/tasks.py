@@ -11,7 +11,7 @@ from django.utils import translation
 
 from accounts import services
 from accounts.models import Invitation
-from core import jobs
+from core import jobs, mail
 
 
 @shared_task(
@@ -43,6 +43,7 @@ def send_invitation_email(invitation_pk: int) -> bool:
         ).strip(),
         message=render_to_string("account/email/invitation_message.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
+        connection=mail.delivery_connection(),
         recipient_list=[invitation.email],
     )
     return True

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 
 from accounts.models import MANAGING_ROLES
 from borrowers.models import CreditAuthorization
-from core import jobs
+from core import jobs, mail
 
 
 @shared_task(
@@ -43,6 +43,7 @@ def notify_grantee_of_revocation(authorization_pk: int) -> int:
         ).strip(),
         message=render_to_string("borrowers/email/revocation_message.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
+        connection=mail.delivery_connection(),
         recipient_list=recipients,
     )
     return len(recipients)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from core import jobs
+from core import jobs, mail
 
 
 @shared_task(
@@ -18,3 +18,10 @@ def outbox_sweep() -> int:
     sent = jobs.outbox_sweep()
     jobs.outbox_purge()
     return sent
+
+
+@shared_task(name="core.tasks.send_email", **jobs.EMAIL_TASK_OPTIONS)
+def send_email(payload: dict) -> int:
+    """Send one message queued by ``core.mail.OutboxEmailBackend`` through the real
+    backend; retried with backoff while the mail server is down."""
+    return mail.delivery_connection().send_messages([mail.payload_to_message(payload)])

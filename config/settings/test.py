@@ -12,7 +12,8 @@ DEBUG = False
 SECRET_KEY = "test-only-not-secret-3b1f7d9e2a4c6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c"  # noqa: S105
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Queued through the outbox as in production; delivered to django.core.mail.outbox.
+EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Real files, in one place every process of a test run shares (the test process, the
 # live server and Celery worker subprocesses all load models from it).
 MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "var" / "test-media"))  # noqa: F405
