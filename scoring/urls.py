@@ -1,20 +1,31 @@
+"""The scoring pages. Their views import the numerical stack, so they are imported on
+their first request, not with the URLconf (``core.urls.lazy_view``)."""
+
 from django.urls import path
 
-from scoring import views
+from core.urls import lazy_view
 
 app_name = "scoring"
 
 urlpatterns = [
-    path("enterprise/score/", views.my_score, name="my_score"),
-    path("enterprise/score/now/", views.score_now, name="score_now"),
-    path("operator/models/", views.model_list, name="models"),
+    path("enterprise/score/", lazy_view("scoring.views.my_score"), name="my_score"),
     path(
-        "operator/models/<int:pk>/promote/", views.model_promote, name="model_promote"
+        "enterprise/score/now/", lazy_view("scoring.views.score_now"), name="score_now"
     ),
-    path("operator/models/<int:pk>/drift/", views.model_drift, name="model_drift"),
+    path("operator/models/", lazy_view("scoring.views.model_list"), name="models"),
+    path(
+        "operator/models/<int:pk>/promote/",
+        lazy_view("scoring.views.model_promote"),
+        name="model_promote",
+    ),
+    path(
+        "operator/models/<int:pk>/drift/",
+        lazy_view("scoring.views.model_drift"),
+        name="model_drift",
+    ),
     path(
         "operator/models/<int:pk>/report/<str:name>",
-        views.model_report_file,
+        lazy_view("scoring.views.model_report_file"),
         name="model_report_file",
     ),
 ]
