@@ -44,7 +44,7 @@ from typing import Any
 from celery import Task, current_app
 from celery.exceptions import Retry
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -271,8 +271,6 @@ class DurableTask(Task):
         if not self.once:
             try:
                 return super().__call__(*args, **kwargs)
-            except Retry:
-                raise
             finally:
                 # Done, well or badly (a retry is a job of its own): not to be sent
                 # again. Only a worker that died leaves the job without its mark.
@@ -284,6 +282,20 @@ class DurableTask(Task):
             with transaction.atomic():
                 result = super().__call__(*args, **kwargs)
                 JobCompletion.objects.create(job_id=job_pk)
+        except Retry as retry:
+            if self.request.is_eager or self.app.conf.task_always_eager:
+                raise  # Celery's own eager retry ran it already
+            # The retry's outbox job was rolled back with the work: written again.
+            with transaction.atomic():
+                enqueue(
+                    self,
+                    *args,
+                    countdown=max(1.0, float(retry.when or 0)),
+                    _retries=self.request.retries + 1,
+                    **kwargs,
+                )
+            _complete(job_pk)
+            raise
         except IntegrityError:
             # Another delivery of the same job committed first: this one's work is
             # rolled back with it. (A job purged meanwhile has no row to refer to.)
@@ -359,8 +371,13 @@ EMAIL_TASK_OPTIONS: dict[str, Any] = {
 
 
 def _complete(job_pk: int) -> None:
-    if OutboxJob.objects.filter(pk=job_pk).exists():
-        JobCompletion.objects.get_or_create(job_id=job_pk)
+    try:
+        if OutboxJob.objects.filter(pk=job_pk).exists():
+            JobCompletion.objects.get_or_create(job_id=job_pk)
+    except DatabaseError:
+        # The database is what failed the task, most likely: the job keeps no mark
+        # and the sweeper sends it again later; the task's own error is the one to see.
+        logger.warning("outbox job %s: could not be marked done", job_pk, exc_info=True)
 
 
 def _job_pk(request: Any) -> int | None:

@@ -227,3 +227,58 @@ def test_an_ordinary_task_marks_its_job_done_even_when_it_fails():
     finally:
         send_invitation_email.pop_request()
     assert JobCompletion.objects.filter(job=job).count() == 1
+
+
+def test_a_once_task_that_retries_keeps_its_retry_though_its_work_is_rolled_back(
+    not_eager, monkeypatch
+):
+    job = _sent_job("scoring.tasks.refresh_features", minutes_ago=0)
+
+    def write_then_fail(**kwargs):
+        OutboxJob.objects.filter(pk=job.pk).update(last_error="half-written work")
+        raise refresh_features.retry(countdown=60, max_retries=3)
+
+    monkeypatch.setattr("scoring.services.features_refresh", write_then_fail)
+    refresh_features.push_request(
+        id="r",
+        args=[[1], "2026-12-01"],
+        kwargs={},
+        retries=0,
+        called_directly=False,
+        outbox_job=job.pk,
+    )
+    try:
+        with pytest.raises(Retry):
+            refresh_features([1], "2026-12-01")
+    finally:
+        refresh_features.pop_request()
+    job.refresh_from_db()
+    assert job.last_error == ""  # the work was rolled back
+    retry = OutboxJob.objects.exclude(pk=job.pk).get()
+    assert (retry.task, retry.args, retry.retries, retry.status) == (
+        "scoring.tasks.refresh_features",
+        [[1], "2026-12-01"],
+        1,
+        OutboxStatus.PENDING,
+    )
+    assert JobCompletion.objects.filter(job=job).count() == 1
+
+
+def test_a_task_that_fails_with_the_database_down_keeps_its_own_error(monkeypatch):
+    from django.db import OperationalError
+
+    job = _sent_job("accounts.tasks.send_invitation_email", minutes_ago=0)
+    from accounts.tasks import send_invitation_email
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(send_invitation_email, "run", database_down)
+    monkeypatch.setattr("core.jobs.JobCompletion.objects.get_or_create", database_down)
+    send_invitation_email.push_request(outbox_job=job.pk)
+    try:
+        with pytest.raises(OperationalError, match="server closed"):
+            send_invitation_email(1)
+    finally:
+        send_invitation_email.pop_request()
+    assert not JobCompletion.objects.filter(job=job).exists()

@@ -476,3 +476,50 @@ def test_no_endpoint_no_delivery(django_capture_on_commit_callbacks):
     with responses.RequestsMock():
         _approve(lender, admin, operator, django_capture_on_commit_callbacks)
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_on_a_worker_a_retry_waits_in_the_outbox_until_next_attempt_at(
+    bank, django_capture_on_commit_callbacks
+):
+    """As a worker runs it (not eagerly): the retry is an outbox job due when the
+    delivery says, carrying the retry count; the broker is handed nothing."""
+    from config.celery import app
+    from core.models import OutboxJob, OutboxStatus
+
+    _lender, _admin, _operator, endpoint = bank
+    with mock.patch.object(deliver_webhook, "apply_async"):
+        _emit(endpoint, django_capture_on_commit_callbacks)
+    [first] = OutboxJob.objects.all()
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    deliver_webhook.push_request(
+        id="d-1",
+        args=first.args,
+        kwargs=first.kwargs,
+        retries=0,
+        called_directly=False,
+        outbox_job=first.pk,
+    )
+    try:
+        with (
+            mock.patch.object(deliver_webhook, "apply_async") as publish,
+            responses.RequestsMock() as http,
+        ):
+            http.add(responses.POST, URL, status=503, headers={"Retry-After": "120"})
+            with pytest.raises(Exception) as raised:
+                deliver_webhook(*first.args, **first.kwargs)
+    finally:
+        deliver_webhook.pop_request()
+        app.conf.task_always_eager = previous
+    assert type(raised.value).__name__ == "Retry"
+    assert publish.call_count == 0
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.RETRYING
+    retry = OutboxJob.objects.exclude(pk=first.pk).get()
+    assert (retry.task, retry.args, retry.retries, retry.status) == (
+        "lenders.tasks.deliver_webhook",
+        first.args,
+        1,
+        OutboxStatus.PENDING,
+    )
+    assert abs((retry.available_at - delivery.next_attempt_at).total_seconds()) < 2
