@@ -6,10 +6,8 @@ it takes is measured by ``benchmarks/web_start.py``, not here."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.config.test_settings import ROOT, _clean_env
+from tests.config.test_settings import _clean_env, _run
 
 HEAVY = ("pandas", "sklearn", "xgboost", "scipy")
 
@@ -37,14 +35,7 @@ def test_the_web_application_starts_without_pandas_sklearn_or_xgboost(tmp_path):
         DATABASE_URL=f"sqlite:///{tmp_path / 'web.sqlite3'}",
     )
     script = f"HEAVY = {HEAVY!r}\n" + SCRIPT
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _run(script, env)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {
