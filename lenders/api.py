@@ -9,7 +9,9 @@ session; scopes do not apply to sessions, the services' role checks do.
 
 Every write goes through ``lenders.services``: the API is a transport, not a second
 set of rules. Domain errors become HTTP answers here: ``InvalidProduct`` → 400 with
-field errors, ``NotPermitted`` → 403, ``TransitionNotAllowed`` → 409.
+field errors, ``NotPermitted`` → 403, ``TransitionNotAllowed`` → 409. The bodies of
+those answers, and their place in the OpenAPI schema, are ``core.api``'s (one shape for
+a 400, one for everything else); docs/api.md is the integrators' description.
 """
 
 from __future__ import annotations
@@ -21,28 +23,34 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import IntegrityError
 from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import (
     APIException,
-    AuthenticationFailed,
     NotFound,
     PermissionDenied,
+    ValidationError,
 )
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
@@ -52,9 +60,14 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.models import User
-from core.api import SafeJSONParser
-from lenders.apikeys import api_key_authenticate
+from core.api import (
+    ErrorSerializer,
+    SafeJSONParser,
+    StrictCharField,
+    StrictModelSerializer,
+)
+from core.codes import DISTRICTS, INDUSTRIES, Category
+from lenders.apikeys import ApiKeyAuthentication
 from lenders.exceptions import InvalidProduct, NotPermitted, TransitionNotAllowed
 from lenders.models import ApiKey, Lender, LoanProduct
 from lenders.selectors import lender_for_user
@@ -68,56 +81,11 @@ from lenders.services import (
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
 
-INVALID_KEY = gettext_lazy("Invalid or revoked API key.")
-
 
 # --- Authentication -------------------------------------------------------------------
-
-
-class ApiKeyAuthentication(BaseAuthentication):
-    """Authenticate a request by a lender's API key.
-
-    Returns ``(key.created_by, key)``: ``request.user`` is the administrator who made
-    the key (so the services' role checks still apply, and a key stops writing when its
-    creator stops being an administrator) and ``request.auth`` is the ``ApiKey``, whose
-    lender and scopes govern the request.
-    """
-
-    keyword = "Bearer"
-
-    def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
-        raw = self._raw_key(request)
-        if raw is None:
-            # No key offered: let the next authenticator (the session) try.
-            return None
-        key = api_key_authenticate(raw)
-        if key is None or not key.created_by.is_active:
-            raise AuthenticationFailed(INVALID_KEY)
-        return key.created_by, key
-
-    def _raw_key(self, request: Request) -> str | None:
-        """The key the client offered, or None when it offered none.
-
-        A ``Bearer`` header that is empty or has spaces in it is an attempt that failed,
-        not an absent key, so it is refused rather than silently ignored.
-        """
-        header = request.headers.get("Authorization", "")
-        parts = header.split()
-        if parts and parts[0].lower() == self.keyword.lower():
-            if len(parts) != 2:
-                raise AuthenticationFailed(INVALID_KEY)
-            return parts[1]
-        alternative = request.headers.get("X-Api-Key")
-        if alternative is not None:
-            alternative = alternative.strip()
-            if not alternative or " " in alternative:
-                raise AuthenticationFailed(INVALID_KEY)
-            return alternative
-        return None
-
-    def authenticate_header(self, request: Request) -> str:
-        # A WWW-Authenticate value makes DRF answer 401 (not 403) to a missing or bad key.
-        return f'{self.keyword} realm="xinyidai"'
+# The authentication class itself is ``lenders.apikeys.ApiKeyAuthentication``: the
+# schema view's settings (SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"]) import it while
+# drf_spectacular.views is still loading, so it must not live next to the docs view.
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -127,7 +95,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     never both.
     """
 
-    target_class = "lenders.api.ApiKeyAuthentication"
+    target_class = "lenders.apikeys.ApiKeyAuthentication"
     name = ["bankApiKey", "bankApiKeyHeader"]
 
     def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list]]:
@@ -249,6 +217,51 @@ class ProductCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request: Request) -> int:
+        """The ``page_size`` asked for, capped at ``max_page_size``.
+
+        DRF ignores a page size it cannot read (``0.5``, ``-1``, ``abc``) and answers
+        with the default one; a client that asked for something else is told instead
+        (400 naming the parameter), as the schema's ``"minimum": 1`` says.
+        """
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        digits = raw.lstrip("0")
+        if not raw.isascii() or not raw.isdigit() or not digits:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _(
+                            "Must be a whole number of at least 1 (a page holds at "
+                            "most %(max)s products)."
+                        )
+                        % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        # More digits than any page holds: capped without converting (Python refuses
+        # int() of strings over 4300 digits).
+        return min(
+            int(digits) if len(digits) <= 9 else self.max_page_size, self.max_page_size
+        )
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = (
+                    f"Products per page: {self.page_size} by default; a larger value "
+                    f"than {self.max_page_size} is capped at {self.max_page_size}."
+                )
+            elif parameter["name"] == self.cursor_query_param:
+                parameter["description"] = (
+                    "The cursor of the `next` or `previous` link of a page; any "
+                    "other value is answered 404."
+                )
+        return parameters
+
     def decode_cursor(self, request):
         """DRF's cursor, and its position checked: the position is a ``created_at``
         timestamp, and a cursor forged with anything else (``p=not-a-date``, a NUL)
@@ -275,7 +288,36 @@ class Conflict(APIException):
 # --- Serializers -----------------------------------------------------------------------
 
 
-class RelatedCodesField(serializers.ListField):
+class CodeListField(serializers.ListField):
+    """A list of reference codes (districts, industries, data categories).
+
+    The services check every code, and their error names the unknown ones; the schema
+    lists the codes as an enum (``CodeListFieldExtension``), so an integrator reads the
+    valid codes there and a generated request uses them.
+    """
+
+    def __init__(self, *, codes: Iterable[str], **kwargs: Any) -> None:
+        self.codes = tuple(codes)
+        kwargs.setdefault("child", StrictCharField(max_length=40))
+        kwargs.setdefault("max_length", 100)
+        super().__init__(**kwargs)
+
+
+class CodeListFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "lenders.api.CodeListField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = {
+            "type": "array",
+            "items": {"type": "string", "enum": list(self.target.codes)},
+        }
+        if self.target.max_length is not None:
+            schema["maxItems"] = self.target.max_length
+        return schema
+
+
+class RelatedCodesField(CodeListField):
     """A list of codes stored as child rows (a product's districts or industries).
 
     Reads the codes from the related manager named by ``source``; writes hand the
@@ -284,8 +326,7 @@ class RelatedCodesField(serializers.ListField):
 
     def __init__(self, *, code_attr: str, **kwargs: Any) -> None:
         self.code_attr = code_attr
-        kwargs.setdefault("child", serializers.CharField(max_length=20))
-        kwargs.setdefault("max_length", 100)
+        kwargs.setdefault("child", StrictCharField(max_length=20))
         super().__init__(**kwargs)
 
     def get_attribute(self, instance: LoanProduct) -> list[str]:
@@ -302,7 +343,10 @@ def field_errors(error: InvalidProduct) -> serializers.ValidationError:
     return serializers.ValidationError(errors)
 
 
-class ProductSerializer(serializers.ModelSerializer):
+POSITIVE_INTEGER_MAX = 2**31 - 1
+
+
+class ProductSerializer(StrictModelSerializer):
     """A loan product as a bank sees and edits it.
 
     Field-by-field checks (types, lengths, choices, decimal places, a code already
@@ -314,16 +358,21 @@ class ProductSerializer(serializers.ModelSerializer):
     regions = RelatedCodesField(
         source="districts",
         code_attr="district",
+        codes=DISTRICTS,
         required=False,
         help_text="District codes the product is offered in; empty = city-wide.",
     )
     industries = RelatedCodesField(
         code_attr="industry",
+        codes=INDUSTRIES,
         required=False,
         help_text="GB/T 4754 section letters; empty = every industry.",
     )
-    required_categories = serializers.ListField(
-        child=serializers.CharField(max_length=40), required=False, max_length=20
+    required_categories = CodeListField(
+        codes=Category.values,
+        required=False,
+        max_length=20,
+        help_text="Data categories the SME must consent to share.",
     )
 
     class Meta:
@@ -341,7 +390,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
-        read_only_fields = (
+        read_only_fields: tuple[str, ...] = (
             "currency",
             "status",
             "review_comment",
@@ -351,14 +400,12 @@ class ProductSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, Iterable):
-            # The code is the product's identity in the bank's systems and in URLs:
-            # it is chosen at creation and never changes.
-            fields["code"].read_only = True
-        return fields
+        # The months fit the PostgreSQL column (PositiveIntegerField); without this the
+        # bound, and so the schema, would be SQLite's 64-bit one on SQLite.
+        extra_kwargs = {
+            "term_min": {"max_value": POSITIVE_INTEGER_MAX},
+            "term_max": {"max_value": POSITIVE_INTEGER_MAX},
+        }
 
     def validate_code(self, value: str) -> str:
         """A duplicate code is the client's field error, checked before the service.
@@ -421,86 +468,122 @@ class ProductSerializer(serializers.ModelSerializer):
             raise field_errors(error) from None
 
 
-class DetailSerializer(serializers.Serializer):
-    """The body of every non-validation error (401, 403, 404, 409, 429)."""
+class ProductUpdateSerializer(ProductSerializer):
+    """A product's terms as a bank replaces or changes them: everything but the code.
 
-    detail = serializers.CharField()
+    The code is the product's identity in the bank's systems and in URLs: chosen at
+    creation, never changed. A ``code`` in the body is ignored, like every read-only
+    field, and the schema of PUT and PATCH does not list it.
+    """
+
+    class Meta(ProductSerializer.Meta):
+        read_only_fields = ("code", *ProductSerializer.Meta.read_only_fields)
 
 
-ERRORS = {
-    401: OpenApiResponse(
-        DetailSerializer, description="Missing, invalid or revoked key."
-    ),
-    403: OpenApiResponse(
-        DetailSerializer, description="Missing scope, or not the bank's administrator."
-    ),
-    429: OpenApiResponse(DetailSerializer, description="Rate limit exceeded."),
+# Error responses every operation has (400, 401, 403, 404, 406, 415, 429) are added by
+# core.api.AutoSchema; the views declare only what is theirs.
+NOT_FOUND = {
+    404: OpenApiResponse(
+        ErrorSerializer, description="No such product (or another bank's)."
+    )
 }
-NOT_FOUND = {404: OpenApiResponse(DetailSerializer, description="No such product.")}
 CONFLICT = {
     409: OpenApiResponse(
-        DetailSerializer, description="The product's status does not allow this."
+        ErrorSerializer, description="The product's status does not allow this."
     )
 }
-INVALID = {
-    400: OpenApiResponse(
-        {
-            "type": "object",
-            "additionalProperties": {"type": "array", "items": {"type": "string"}},
-            "example": {"amount_max": ["The maximum must not be below the minimum."]},
-        },
-        description="Field errors: field name → list of messages; nothing was saved.",
-    )
+
+
+EXAMPLE_TERMS: dict[str, Any] = {
+    "name": "科创快贷",
+    "description": "纯信用，线上申请。",
+    "product_type": "tax_based",
+    "guarantee_type": "none",
+    "amount_min": "100000.00",
+    "amount_max": "3000000.00",
+    "term_min": 6,
+    "term_max": 36,
+    "rate_min": "3.45",
+    "rate_max": "6.50",
+    "repayment_method": "equal_instalment",
+    "min_grade": "B",
+    "min_years_in_business": "2.0",
+    "min_tax_credit_grade": "",
+    "required_categories": ["registration", "tax"],
+    "pure_credit": True,
+    "fully_online": True,
+    "response_days": 5,
+    "regions": ["440304", "440305"],
+    "industries": ["C", "I"],
 }
+CREATE_EXAMPLE = OpenApiExample(
+    "A tax-based credit loan",
+    value={"code": "kcd-2026", **EXAMPLE_TERMS},
+    request_only=True,
+)
+UPDATE_EXAMPLE = OpenApiExample("New terms", value=EXAMPLE_TERMS, request_only=True)
+PATCH_EXAMPLE = OpenApiExample(
+    "A higher maximum rate, one district",
+    value={"rate_max": "7.25", "regions": ["440305"]},
+    request_only=True,
+)
 
 
 # --- Views -----------------------------------------------------------------------------
+
+
+class ClientLanguageMixin:
+    """Answer in the client's language (cookie, else ``Accept-Language``).
+
+    ``LocaleMiddleware`` pins every unprefixed path to ``LANGUAGE_CODE`` because the
+    site uses ``i18n_patterns(prefix_default_language=False)``; the API has no
+    language prefix, so without this a bank's system could never get English error
+    messages. Done before authentication, so its errors are translated too.
+    """
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        translation.activate(
+            translation.get_language_from_request(request._request, check_path=False)
+        )
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
 
 @extend_schema_view(
     list=extend_schema(
         operation_id="products_list",
         summary="List the bank's products",
-        responses={200: ProductSerializer(many=True), **ERRORS},
+        responses={200: ProductSerializer},
     ),
     retrieve=extend_schema(
         operation_id="products_retrieve",
         summary="Get one product",
-        responses={200: ProductSerializer, **ERRORS, **NOT_FOUND},
+        responses={200: ProductSerializer, **NOT_FOUND},
     ),
     create=extend_schema(
         operation_id="products_create",
         summary="Create a product (as a draft)",
         request=ProductSerializer,
-        responses={201: ProductSerializer, **INVALID, **ERRORS},
+        responses={201: ProductSerializer},
+        examples=[CREATE_EXAMPLE],
     ),
     update=extend_schema(
         operation_id="products_update",
         summary="Replace a product's terms",
-        request=ProductSerializer,
-        responses={
-            200: ProductSerializer,
-            **INVALID,
-            **ERRORS,
-            **NOT_FOUND,
-            **CONFLICT,
-        },
+        request=ProductUpdateSerializer,
+        responses={200: ProductSerializer, **NOT_FOUND, **CONFLICT},
+        examples=[UPDATE_EXAMPLE],
     ),
     partial_update=extend_schema(
         operation_id="products_partial_update",
         summary="Change some of a product's terms",
-        request=ProductSerializer,
-        responses={
-            200: ProductSerializer,
-            **INVALID,
-            **ERRORS,
-            **NOT_FOUND,
-            **CONFLICT,
-        },
+        request=ProductUpdateSerializer,
+        responses={200: ProductSerializer, **NOT_FOUND, **CONFLICT},
+        examples=[PATCH_EXAMPLE],
     ),
 )
 @extend_schema(tags=["products"])
 class ProductViewSet(
+    ClientLanguageMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -541,24 +624,16 @@ class ProductViewSet(
             "districts", "industries"
         )
 
+    def get_serializer_class(self) -> type[ProductSerializer]:
+        if self.action in ("update", "partial_update"):
+            return ProductUpdateSerializer
+        return ProductSerializer
+
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         if not getattr(self, "swagger_fake_view", False):
             context["lender"] = self.lender
         return context
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        """Answer in the client's language (cookie, else ``Accept-Language``).
-
-        ``LocaleMiddleware`` pins every unprefixed path to ``LANGUAGE_CODE`` because
-        the site uses ``i18n_patterns(prefix_default_language=False)``; the API has no
-        language prefix, so without this a bank's system could never get English
-        error messages. Done before authentication, so its errors are translated too.
-        """
-        translation.activate(
-            translation.get_language_from_request(request._request, check_path=False)
-        )
-        super().initial(request, *args, **kwargs)
 
     def handle_exception(self, exc: Exception) -> Response:
         """Turn the services' domain errors into DRF's, so they get its error bodies."""
@@ -581,7 +656,7 @@ class ProductViewSet(
         operation_id="products_submit",
         summary="Submit a draft (or delisted) product for the platform's review",
         request=None,
-        responses={200: ProductSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
+        responses={200: ProductSerializer, **NOT_FOUND, **CONFLICT},
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, code: str | None = None) -> Response:
@@ -591,7 +666,7 @@ class ProductViewSet(
         operation_id="products_withdraw",
         summary="Withdraw a product from review, back to draft",
         request=None,
-        responses={200: ProductSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
+        responses={200: ProductSerializer, **NOT_FOUND, **CONFLICT},
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, code: str | None = None) -> Response:
@@ -601,14 +676,38 @@ class ProductViewSet(
         operation_id="products_delist",
         summary="Take a listed product off the marketplace",
         request=None,
-        responses={200: ProductSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
+        responses={200: ProductSerializer, **NOT_FOUND, **CONFLICT},
     )
     @action(detail=True, methods=["post"])
     def delist(self, request: Request, code: str | None = None) -> Response:
         return self._transition("delist")
 
 
+@csrf_exempt  # it changes nothing, and a POST to a wrong path is a 404, not a 403
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under ``/api/v1/`` (a product code that is not a slug, a typo):
+    the API's own 404 body, in the client's language, not the site's HTML page."""
+    language = translation.get_language_from_request(request, check_path=False)
+    with translation.override(language):
+        return JsonResponse(
+            {"detail": str(NotFound.default_detail)},
+            status=404,
+            json_dumps_params={"ensure_ascii": False},
+        )
+
+
 # --- Documentation page ----------------------------------------------------------------
+
+
+class BankApiSchemaView(ClientLanguageMixin, SpectacularAPIView):
+    """The OpenAPI schema at ``/api/schema/``.
+
+    Who may fetch it is ``SPECTACULAR_SETTINGS``: a bank's API key (how integrators'
+    tools download it) or a signed-in session (the docs page); anonymous is a 401.
+    Its texts, and its errors, are in the client's language like the API's
+    (``?lang=en`` also works, as drf-spectacular provides).
+    """
+
 
 SWAGGER_UI_DIST = "drf_spectacular_sidecar/swagger-ui-dist"
 

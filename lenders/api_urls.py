@@ -8,10 +8,10 @@ the endpoints in the docs page instead.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from lenders.api import BankApiDocsView, ProductViewSet
+from lenders.api import BankApiDocsView, ProductViewSet, api_not_found
 
 app_name = "bank_api"
 
@@ -23,4 +23,8 @@ urlpatterns = [
     # portal page, rather than getting DRF's bare 403.
     path("docs/", login_required(BankApiDocsView.as_view()), name="docs"),
     *router.urls,
+    # Last: every other path ending in a slash is the API's JSON 404, not the site's
+    # HTML page (Wagtail's catch-all would serve it). Paths without the slash are left
+    # to APPEND_SLASH, which redirects them here or to the route they meant.
+    re_path(r"^(?:[\s\S]*/)?$", api_not_found, name="not-found"),
 ]

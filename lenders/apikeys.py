@@ -3,6 +3,10 @@
 A key looks like ``xyd_<prefix>_<secret>``: the 8-character prefix finds the row, the
 SHA-256 of the whole key is compared in constant time. The secret has 256 bits of
 entropy, so a plain SHA-256 (no slow hash) is the right tool.
+
+``ApiKeyAuthentication`` is the DRF authentication of the bank API and of the schema
+view (``SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"]``); it lives here, not in
+``lenders.api``, because drf-spectacular imports it while its own views module loads.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
 
 from accounts.models import User
 from lenders.exceptions import NotPermitted
@@ -87,3 +95,54 @@ def api_key_revoke(*, key: ApiKey, actor: User) -> ApiKey:
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at", "updated_at"])
     return locked
+
+
+# --- Authentication of API requests ---------------------------------------------------
+
+INVALID_KEY = gettext_lazy("Invalid or revoked API key.")
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """Authenticate a request by a lender's API key.
+
+    Returns ``(key.created_by, key)``: ``request.user`` is the administrator who made
+    the key (so the services' role checks still apply, and a key stops writing when its
+    creator stops being an administrator) and ``request.auth`` is the ``ApiKey``, whose
+    lender and scopes govern the request.
+    """
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
+        raw = self._raw_key(request)
+        if raw is None:
+            # No key offered: let the next authenticator (the session) try.
+            return None
+        key = api_key_authenticate(raw)
+        if key is None or not key.created_by.is_active:
+            raise AuthenticationFailed(INVALID_KEY)
+        return key.created_by, key
+
+    def _raw_key(self, request: Request) -> str | None:
+        """The key the client offered, or None when it offered none.
+
+        A ``Bearer`` header that is empty or has spaces in it is an attempt that failed,
+        not an absent key, so it is refused rather than silently ignored.
+        """
+        header = request.headers.get("Authorization", "")
+        parts = header.split()
+        if parts and parts[0].lower() == self.keyword.lower():
+            if len(parts) != 2:
+                raise AuthenticationFailed(INVALID_KEY)
+            return parts[1]
+        alternative = request.headers.get("X-Api-Key")
+        if alternative is not None:
+            alternative = alternative.strip()
+            if not alternative or " " in alternative:
+                raise AuthenticationFailed(INVALID_KEY)
+            return alternative
+        return None
+
+    def authenticate_header(self, request: Request) -> str:
+        # A WWW-Authenticate value makes DRF answer 401 (not 403) to a missing or bad key.
+        return f'{self.keyword} realm="xinyidai"'

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -55,6 +56,7 @@ THIRD_PARTY_APPS = [
     "wagtail",
     "modelcluster",
     "taggit",
+    "csp",
 ]
 LOCAL_APPS = [
     "core",
@@ -71,7 +73,10 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Every response, static files included; then the CSP, which only pages need.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.csp.AreaCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -228,9 +233,13 @@ STORAGES = {
 }
 
 # --- Email ----------------------------------------------------------------------------
-EMAIL_BACKEND = env(
+# Every message is queued as a job (core.mail): a mail server that is down never fails
+# the request. The job sends through EMAIL_DELIVERY_BACKEND.
+EMAIL_BACKEND = "core.mail.OutboxEmailBackend"
+EMAIL_DELIVERY_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="noreply@xinyidai.local")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -246,11 +255,27 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=10 * 60)
+# The longest any task may run: the ceiling of every task's own time limit
+# (core.jobs.task_options). The longest real work, a pull or a scoring chunk of
+# 5,000, takes seconds; 5 minutes leaves a wide margin.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=5 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT * 4 // 5
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Redis gives the message of a worker that died (killed, its host lost) to another
+# worker once it has been unacknowledged for ``visibility_timeout``. The broker never
+# holds a delayed message (delays and retries wait in the outbox, core.jobs), so an
+# unacknowledged message is one being run: the timeout need only outlast the longest
+# run, plus a margin. The unacknowledged messages are scanned every 10 s (kombu's
+# default is every 100 s).
+CELERY_VISIBILITY_MARGIN_SECONDS = env.int(
+    "CELERY_VISIBILITY_MARGIN_SECONDS", default=60
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + CELERY_VISIBILITY_MARGIN_SECONDS,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 # A broker that is down must not hold a request: publishing gives up within about a
 # second and the job waits in the outbox (core.jobs) for the sweeper.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
@@ -264,6 +289,13 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # job must be before it is sent again (the commit hook's own send is over by then).
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=30)
 OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=30)
+# A job sent that no worker finished (its message lost, its worker dead) is sent again
+# once the broker would have given its message back (the visibility timeout) and the
+# grace period have passed; at most OUTBOX_MAX_RESENDS times.
+OUTBOX_STUCK_SECONDS = (
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + OUTBOX_GRACE_SECONDS
+)
+OUTBOX_MAX_RESENDS = env.int("OUTBOX_MAX_RESENDS", default=5)
 # Sent jobs are kept this long (for an operator looking into a delay), then deleted.
 OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="xinyidai")
@@ -272,7 +304,10 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Both in core.api: one error-body shape per kind of error, and the schema class
+    # that documents those bodies on every operation.
+    "DEFAULT_SCHEMA_CLASS": "core.api.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -283,7 +318,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API of the Xinyidai credit-finance service platform.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request components (ProductRequest), without the read-only fields: a
+    # request schema then lists only what a client may send.
+    "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Integrators fetch the schema with their bank API key (any valid key: the schema
+    # is the same for every bank); signed-in staff with their session. Anonymous: 401.
+    "SERVE_AUTHENTICATION": [
+        "lenders.apikeys.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "PREPROCESSING_HOOKS": ["config.api.only_public_api"],
     # Swagger UI and ReDoc from the vendored sidecar package: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -305,6 +349,97 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Content-Security-Policy (django-csp, area by area in core.csp.AreaCSPMiddleware).
+# The portal: our own origin only, inline <script>/<style> only with the request's
+# nonce (templates write nonce="{{ request.csp_nonce }}"), never 'unsafe-inline' or
+# 'unsafe-eval'. data: images are Bootstrap's SVG form controls.
+CSP_PORTAL_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF, NONCE],
+    "style-src": [SELF, NONCE],
+    "img-src": [SELF, "data:"],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_PORTAL_DIRECTIVES}
+# The Wagtail and Django admins, for signed-in CMS staff (TOTP) only: Wagtail's panels
+# and date widgets render inline <script> with no access to the request (so no nonce)
+# and its templates use style attributes, hence 'unsafe-inline' for both; no nonce
+# here, or browsers would ignore 'unsafe-inline'. Still no 'unsafe-eval', no other
+# origin; blob: is the image upload preview, frames are Wagtail's own page preview.
+CSP_ADMIN_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF, UNSAFE_INLINE],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:", "blob:"],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "frame-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [SELF],
+}
+# A stored HTML document served as written (the model report): its own inline CSS and
+# images from the same view, nothing that runs, nothing it can submit or frame.
+CSP_STORED_DOCUMENT_DIRECTIVES = {
+    "default-src": [NONE],
+    "style-src": [UNSAFE_INLINE],
+    "img-src": [SELF],
+    "base-uri": [NONE],
+    "form-action": [NONE],
+    "frame-ancestors": [NONE],
+}
+# First matching prefix wins; None keeps the portal's policy (both admin logins are
+# allauth's login view, rendered by our own templates).
+CSP_PATH_POLICIES = (
+    ("/admin/login/", None),
+    ("/django-admin/login/", None),
+    ("/admin/", CSP_ADMIN_DIRECTIVES),
+    ("/django-admin/", CSP_ADMIN_DIRECTIVES),
+)
+CSP_VIEW_POLICIES = {"scoring:model_report_file": CSP_STORED_DOCUMENT_DIRECTIVES}
+# Wagtail's page preview runs a simulated request for the page's own URL through the
+# middleware (``request.is_preview``): the portal's policy, but the admin may frame it.
+CSP_PREVIEW_DIRECTIVES = {**CSP_PORTAL_DIRECTIVES, "frame-ancestors": [SELF]}
+# Nothing in the admin loads from another origin: no Gravatar (it would send a hash of
+# each editor's email to a third party) and no upgrade check against wagtail.org.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+
+# Permissions-Policy (django-permissions-policy): no page uses a device, a sensor or
+# payments, so none may, nor any frame inside it.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # --- Public credit data provider ---------------------------------------------------------
 # ``sandbox://`` routes the client to the in-process sandbox provider (the embedded

@@ -35,14 +35,38 @@ class ConsoleLog:
     """Every console error and uncaught page exception seen by one page."""
 
     errors: list[str] = field(default_factory=list)
+    # Content-Security-Policy violations, from every frame of the page (CSP_LISTENER).
+    csp_violations: list[str] = field(default_factory=list)
     # Not asserted on by itself: shown next to the errors so that Chromium's terse
     # "Failed to load resource: 404" says which URL it was.
     failed_responses: list[str] = field(default_factory=list)
 
     def assert_clean(self) -> None:
-        if self.errors:
-            lines = self.errors + [f"(HTTP {line})" for line in self.failed_responses]
+        if self.errors or self.csp_violations:
+            lines = (
+                self.errors
+                + self.csp_violations
+                + [f"(HTTP {line})" for line in self.failed_responses]
+            )
             pytest.fail("browser console errors:\n" + "\n".join(lines), pytrace=False)
+
+
+# Runs in every frame before the page's own scripts (Playwright injects it outside the
+# page's CSP) and reports each violation through a binding, which the page cannot
+# silence by replacing console.error. Browsers dispatch the event on the offending
+# element and it bubbles to the document; capture catches it first.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__reportCspViolation({
+    directive: event.effectiveDirective || event.violatedDirective,
+    blocked: event.blockedURI,
+    document: event.documentURI,
+    source: event.sourceFile,
+    line: event.lineNumber,
+    sample: event.sample,
+  });
+}, true);
+"""
 
 
 @pytest.fixture(scope="session")
@@ -71,10 +95,20 @@ def console() -> ConsoleLog:
 
 @pytest.fixture
 def page(browser, live_server, console: ConsoleLog):
-    """A fresh context (no cookies) per test; console errors land in ``console``."""
+    """A fresh context (no cookies) per test; console errors and CSP violations land in
+    ``console``."""
     # The browser asks for English on purpose: an unprefixed URL must still be Chinese.
     context = browser.new_context(base_url=live_server.url, locale="en-US")
     context.set_default_timeout(10_000)
+
+    def on_csp_violation(_source, report: dict) -> None:
+        console.csp_violations.append(
+            "CSP violation: {directive} blocked {blocked!r} on {document}"
+            " ({source}:{line}) {sample!r}".format(**report)
+        )
+
+    context.expose_binding("__reportCspViolation", on_csp_violation)
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
 
     def on_console(msg) -> None:
@@ -96,4 +130,10 @@ def page(browser, live_server, console: ConsoleLog):
     page.on("pageerror", on_pageerror)
     page.on("response", on_response)
     yield page
+    # A round trip to the browser delivers the reports still in flight; a violation
+    # fails the test even if it never called assert_clean.
+    if not page.is_closed():
+        page.evaluate("0")
     context.close()
+    if console.csp_violations:
+        pytest.fail("\n".join(console.csp_violations), pytrace=False)

@@ -643,10 +643,153 @@ def test_default_rate_is_120_a_minute():
 # --- Schema and docs -------------------------------------------------------------------
 
 
-def test_schema_requires_login():
-    response = APIClient().get("/api/schema/")
+def test_schema_refuses_anonymous_with_401():
+    response = APIClient(HTTP_ACCEPT_LANGUAGE="en").get(
+        "/api/schema/", {"format": "json"}
+    )
 
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="xinyidai"'
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided."
+    }
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-Api-Key"])
+def test_integrators_fetch_the_schema_with_their_api_key(raw_key, header):
+    response = key_client(raw_key, header=header).get(
+        "/api/schema/", {"format": "json"}
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.oai.openapi+json"
+    schema = json.loads(response.content)
+    validate_schema(schema)
+    assert "/api/v1/products/" in schema["paths"]
+
+
+def test_schema_refuses_a_revoked_key_with_401(bank, raw_key):
+    lender, admin = bank
+    api_key_revoke(key=lender.api_keys.get(), actor=admin)
+
+    response = key_client(raw_key).get("/api/schema/", {"format": "json"})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid or revoked API key."}
+
+
+def test_schema_is_in_the_clients_language_whatever_was_served_before(raw_key):
+    """Labels are frozen into a serializer instance when its fields are built, so a
+    serializer instance kept in a view's schema declaration served every later
+    schema in the language of the first one."""
+
+    def name_title(language):
+        client = APIClient()
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {raw_key}", HTTP_ACCEPT_LANGUAGE=language
+        )
+        response = client.get("/api/schema/", {"format": "json"})
+        assert response.status_code == 200
+        assert response["Content-Language"] == language
+        product = json.loads(response.content)["components"]["schemas"]["Product"]
+        return product["properties"]["name"].get("title")
+
+    assert name_title("en") is None  # "Name" is the field's own name: no title
+    assert name_title("zh-hans") == "名称"
+    assert name_title("en") is None
+
+
+def test_served_schema_documents_every_error_body(raw_key):
+    response = key_client(raw_key).get("/api/schema/", {"format": "json"})
+    schema = json.loads(response.content)
+    paths, components = schema["paths"], schema["components"]["schemas"]
+
+    def refs(operation):
+        return {
+            code: answer["content"]["application/json"]["schema"]["$ref"].rsplit(
+                "/", 1
+            )[-1]
+            for code, answer in operation["responses"].items()
+        }
+
+    detail = "Error"
+    assert refs(paths["/api/v1/products/"]["get"]) == {
+        "200": "PaginatedProductList",
+        "400": "ProductsListValidationError",
+        "401": detail,
+        "403": detail,
+        "404": detail,
+        "406": detail,
+        "429": detail,
+    }
+    assert refs(paths["/api/v1/products/"]["post"]) == {
+        "201": "Product",
+        "400": "ProductsCreateValidationError",
+        "401": detail,
+        "403": detail,
+        "406": detail,
+        "415": detail,
+        "429": detail,
+    }
+    assert refs(paths["/api/v1/products/{code}/"]["patch"]) == {
+        "200": "Product",
+        "400": "ProductsPartialUpdateValidationError",
+        "401": detail,
+        "403": detail,
+        "404": detail,
+        "406": detail,
+        "409": detail,
+        "415": detail,
+        "429": detail,
+    }
+    assert refs(paths["/api/v1/products/{code}/submit/"]["post"]) == {
+        "200": "Product",
+        "401": detail,
+        "403": detail,
+        "404": detail,
+        "406": detail,
+        "409": detail,
+        "429": detail,
+    }
+    assert components["Error"]["properties"] == {"detail": {"type": "string"}}
+    assert components["Error"]["required"] == ["detail"]
+    listing = components["ProductsListValidationError"]
+    assert set(listing["properties"]) == {"page_size", "non_field_errors"}
+    assert listing["additionalProperties"] is False
+    create = components["ProductsCreateValidationError"]
+    assert create["additionalProperties"] is False
+    assert create["properties"]["regions"] == {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Why `regions` was refused.",
+    }
+    assert "status" not in create["properties"]
+    assert "code" not in components["ProductsUpdateValidationError"]["properties"]
+
+
+def test_served_schema_marks_which_fields_take_blank(raw_key):
+    response = key_client(raw_key).get("/api/schema/", {"format": "json"})
+    components = json.loads(response.content)["components"]["schemas"]
+    request = components["ProductRequest"]["properties"]
+
+    assert request["name"]["minLength"] == 1
+    assert request["code"]["minLength"] == 1
+    assert "minLength" not in request["description"]
+    assert request["description"]["description"] == 'May be empty ("").'
+    assert {"$ref": "#/components/schemas/BlankEnum"} in request["min_grade"]["oneOf"]
+    assert request["amount_min"]["pattern"] == r"^-?\d{1,14}(?:\.\d{1,2})?$"
+    assert request["min_years_in_business"]["pattern"] == r"^-?\d{1,3}(?:\.\d{1,1})?$"
+    assert request["term_max"]["maximum"] == 2147483647
+    assert "code" not in components["ProductUpdateRequest"]["properties"]
+    assert "status" not in request
+    page_size = next(
+        parameter
+        for parameter in json.loads(response.content)["paths"]["/api/v1/products/"][
+            "get"
+        ]["parameters"]
+        if parameter["name"] == "page_size"
+    )
+    assert page_size["schema"] == {"type": "integer", "minimum": 1}
 
 
 def test_served_schema_is_valid_openapi_with_products_and_bearer():
