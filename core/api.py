@@ -335,15 +335,8 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class StrictSlugField(serializers.SlugField):
-    """A JSON string only (see ``StrictCharField``)."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        if self.max_length is not None and len(data) > self.max_length:
-            self.fail("max_length", max_length=self.max_length)
-        return super().to_internal_value(data)
+class StrictSlugField(StrictCharField, serializers.SlugField):
+    """A JSON string only (see ``StrictCharField``), then a slug."""
 
 
 class StrictChoiceField(serializers.ChoiceField):
