@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from allauth.account.views import LoginView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -211,3 +213,29 @@ def _portal_url(organization: Organization) -> str:
     from django.urls import reverse
 
     return reverse(PORTAL_BY_KIND[organization.kind])
+
+
+#: The two admin areas: who may enter each and the name users see.
+ADMIN_AREAS = {
+    "cms": (
+        gettext_lazy("the content management system"),
+        lambda user: user.has_perm("wagtailadmin.access_admin"),
+    ),
+    "django_admin": (
+        gettext_lazy("the system administration"),
+        lambda user: user.is_active and user.is_staff,
+    ),
+}
+
+
+def admin_login(request: HttpRequest, *, area: str) -> HttpResponse:
+    """The admin areas' login page (allauth's, so its rate limits and MFA apply).
+
+    A signed-in user without access to the area is told so (403): sending them to the
+    login page, which sends a signed-in user back to ``next``, looped forever."""
+    name, may_enter = ADMIN_AREAS[area]
+    if request.user.is_authenticated and not may_enter(request.user):
+        return render(
+            request, "accounts/admin_no_access.html", {"area": name}, status=403
+        )
+    return LoginView.as_view()(request)

@@ -1,4 +1,3 @@
-from allauth.account.views import LoginView
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
@@ -8,6 +7,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from accounts import views as account_views
 from config import health, views
 from creditdata import views as creditdata_views
 from lenders.api import BankApiSchemaView
@@ -20,9 +20,20 @@ urlpatterns = [
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     # Both admin logins are allauth's, so its rate limits and MFA apply to them too.
-    path("admin/login/", LoginView.as_view(), name="wagtailadmin_allauth_login"),
+    # A signed-in user without access gets a page saying so, not a redirect loop.
+    path(
+        "admin/login/",
+        account_views.admin_login,
+        {"area": "cms"},
+        name="wagtailadmin_allauth_login",
+    ),
     path("admin/", include(wagtailadmin_urls)),
-    path("django-admin/login/", LoginView.as_view(), name="djangoadmin_allauth_login"),
+    path(
+        "django-admin/login/",
+        account_views.admin_login,
+        {"area": "django_admin"},
+        name="djangoadmin_allauth_login",
+    ),
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
     # Fetched with a bank API key or a session (SPECTACULAR_SETTINGS), docs/api.md.
