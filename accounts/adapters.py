@@ -7,13 +7,41 @@ import time
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.http import HttpRequest
+from django.utils import translation
 
 from accounts import services
 from accounts.selectors import user_has_totp, user_requires_mfa
+from core import crypto
+from core.urls import platform_site, site_url
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """allauth's emails: in the recipient's language (the one they chose, else the
+        page's they acted on), named for the platform, not "Hello from 127.0.0.1"
+        (allauth's stock greeting names the request's host)."""
+        user = context.get("user")
+        language = getattr(user, "preferred_language", "") or translation.get_language()
+        with translation.override(language):
+            super().send_mail(
+                template_prefix,
+                email,
+                {**context, "current_site": platform_site(), "site_url": site_url("/")},
+            )
+
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        return site_url(super().get_email_confirmation_url(request, emailconfirmation))
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        return site_url(super().get_reset_password_from_key_url(key))
+
+    def save_user(self, request, user, form, commit=True):
+        """A new user's language is the one they signed up in: later emails use it."""
+        user.preferred_language = translation.get_language() or ""
+        return super().save_user(request, user, form, commit=commit)
+
     def login(self, request: HttpRequest, user) -> None:
         super().login(request, user)
         # Invitations sent to this (verified) address become memberships now, so the
@@ -56,3 +84,19 @@ class AccountAdapter(DefaultAccountAdapter):
         ):
             return False
         return required
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """Staff TOTP and recovery-code seeds are stored encrypted (``core.crypto``).
+
+    allauth keeps them in ``Authenticator.data`` and passes each through these two
+    hooks; by default they are stored in plaintext, so a database copy would let
+    anyone generate a staff member's codes. Rotated with every other encrypted value
+    by ``manage.py encryption_rotate`` (``services.mfa_secrets_reencrypt``).
+    """
+
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt(encrypted_text, where="An MFA authenticator's secret")

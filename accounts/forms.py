@@ -15,7 +15,9 @@ class InvitationForm(forms.Form):
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         allowed = ROLES_BY_KIND[organization.kind]
-        self.fields["role"].choices = [(r, Role(r).label) for r in allowed]
+        role_field = self.fields["role"]
+        assert isinstance(role_field, forms.ChoiceField)  # declared just above
+        role_field.choices = [(r, Role(r).label) for r in allowed]
 
 
 class OrganizationCreateForm(forms.Form):
@@ -32,6 +34,12 @@ class OrganizationCreateForm(forms.Form):
         ],
     )
     name = forms.CharField(label=_("Name"), max_length=200)
+    name_en = forms.CharField(
+        label=_("English name"),
+        max_length=200,
+        required=False,
+        help_text=_("Shown on the English pages; empty = the name above."),
+    )
     admin_email = forms.EmailField(
         label=_("Email of its first administrator"),
         max_length=254,

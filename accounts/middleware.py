@@ -3,7 +3,10 @@ before any page other than the setup itself, logout and the language switch."""
 
 from __future__ import annotations
 
+from allauth.usersessions.internal import usersessionkit
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -63,3 +66,46 @@ class RequireStaffMFAMiddleware:
             ),
         )
         return HttpResponseRedirect(reverse("mfa_activate_totp"))
+
+
+class ThrottledUserSessionsMiddleware:
+    """allauth's ``UserSessionsMiddleware``, writing a session's activity at most once
+    per ``USERSESSIONS_TRACK_INTERVAL_SECONDS``.
+
+    allauth updates the session's row (last seen, IP, browser) on every request of a
+    signed-in user, so every page load wrote to the database; on the embedded SQLite
+    default concurrent page loads then failed with "database is locked". The first
+    request of a session in each interval claims it in the cache (``add`` is atomic)
+    and writes; the others only read. A changed IP or browser is seen at the next
+    write, at most one interval late."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and session is not None
+            and session.session_key
+            and _claim_activity_write(session.session_key)
+        ):
+            usersessionkit.track_activity(request, user=user, session=session)
+        return self.get_response(request)
+
+
+def _claim_activity_write(session_key: str) -> bool:
+    """True for the first request of the session in this interval. An unreachable
+    cache skips the bookkeeping rather than fail the page or write every time."""
+    try:
+        return bool(
+            cache.add(
+                f"usersessions:seen:{session_key}",
+                1,
+                timeout=settings.USERSESSIONS_TRACK_INTERVAL_SECONDS,
+            )
+        )
+    except Exception:  # any cache client error: skip the bookkeeping
+        return False

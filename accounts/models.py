@@ -10,13 +10,27 @@ needs to know about loans.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
+
+
+def localized(text: str, english: str) -> str:
+    """``english`` on an English page when there is one, else ``text``.
+
+    Names are entered in Chinese (the default language) and optionally in English;
+    an English page falls back to the Chinese, so nothing is ever shown blank.
+    """
+    language = translation.get_language() or ""
+    if english and language.split("-")[0] == "en":
+        return english
+    return text
 
 
 class UserManager(BaseUserManager["User"]):
@@ -63,9 +77,11 @@ class User(AbstractUser):
     )
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    # The stubs expect django.contrib.auth's UserManager (username-based); Django's
+    # documented way for an email login is a BaseUserManager of one's own, as here.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = _("user")
@@ -133,6 +149,7 @@ class Organization(TimeStampedModel):
 
     kind = models.CharField(_("kind"), max_length=20, choices=OrganizationKind.choices)
     name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -151,6 +168,11 @@ class Organization(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language (English when given, else Chinese)."""
+        return localized(self.name, self.name_en)
 
 
 class Membership(TimeStampedModel):

@@ -15,6 +15,12 @@ DEMO_ORGANIZATIONS = {
     OrganizationKind.LENDER: "深圳示范商业银行",
     OrganizationKind.ENTERPRISE: "深圳市鹏城智造科技有限公司",
 }
+#: Their English names, shown on /en/ pages (the enterprise's is its own business).
+DEMO_ORGANIZATION_NAMES_EN = {
+    OrganizationKind.PLATFORM: "Xinyidai Platform Operations Centre",
+    OrganizationKind.PROMOTION_OFFICE: "Shenzhen Social Credit System Promotion Office",
+    OrganizationKind.LENDER: "Shenzhen Demonstration Commercial Bank",
+}
 
 DEMO_USERS = [
     ("operator@xinyidai.local", OrganizationKind.PLATFORM, Role.OPERATOR),
@@ -44,10 +50,18 @@ def _ensure_user(email: str) -> User:
 def seed(**options) -> list[str]:
     organizations = {}
     for kind, name in DEMO_ORGANIZATIONS.items():
+        name_en = DEMO_ORGANIZATION_NAMES_EN.get(kind, "")
         organization = Organization.objects.filter(kind=kind, name=name).first()
-        organizations[kind] = organization or services.organization_create(
-            kind=kind, name=name
-        )
+        if organization is None:
+            organization = services.organization_create(
+                kind=kind, name=name, name_en=name_en
+            )
+        elif name_en and not organization.name_en:
+            # The platform exists from a migration; earlier seeds had no English.
+            organization = services.organization_name_en_set(
+                organization=organization, name_en=name_en
+            )
+        organizations[kind] = organization
     lines = ["", f"Demo logins (password for all: {DEMO_PASSWORD})"]
     for email, kind, role in DEMO_USERS:
         user = _ensure_user(email)

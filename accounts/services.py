@@ -1,4 +1,5 @@
-"""Writes about organizations, memberships and invitations."""
+"""Writes about organizations, memberships and invitations (and the re-encryption of
+the staff's stored MFA secrets)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,17 @@ from accounts.models import (
     Role,
     User,
 )
-from core import jobs
+from core import crypto, jobs
 
 INVITATION_VALIDITY = timedelta(days=14)
 
 
 #: Wagtail's own groups, created by its migrations, that give promotion-office staff
 #: the CMS rights of their role (editors draft, reviewers moderate and publish).
-CMS_GROUP_BY_ROLE = {Role.EDITOR: "Editors", Role.REVIEWER: "Moderators"}
+CMS_GROUP_BY_ROLE: dict[str, str] = {
+    Role.EDITOR: "Editors",
+    Role.REVIEWER: "Moderators",
+}
 
 
 def _grant_role_side_effects(membership: Membership) -> None:
@@ -48,10 +52,24 @@ def _check_role(*, organization: Organization, role: str) -> None:
 
 
 @transaction.atomic
-def organization_create(*, kind: str, name: str) -> Organization:
-    organization = Organization(kind=kind, name=name.strip())
+def organization_create(*, kind: str, name: str, name_en: str = "") -> Organization:
+    """A new organization; ``name_en`` is its optional English name (English pages
+    show it, and the Chinese name where it is empty)."""
+    organization = Organization(kind=kind, name=name.strip(), name_en=name_en.strip())
     organization.full_clean()
     organization.save()
+    return organization
+
+
+@transaction.atomic
+def organization_name_en_set(
+    *, organization: Organization, name_en: str
+) -> Organization:
+    """Give an existing organization (the platform, made by a migration) its English
+    name, or clear it with ``""``."""
+    organization.name_en = name_en.strip()
+    organization.full_clean()
+    organization.save(update_fields=["name_en", "updated_at"])
     return organization
 
 
@@ -177,3 +195,42 @@ def invitations_purge_expired() -> int:
     return Invitation.objects.filter(
         accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now
     ).update(revoked_at=now)
+
+
+#: The values allauth encrypts inside ``Authenticator.data`` (through
+#: ``adapters.MFAAdapter``): single values, and lists of values.
+MFA_ENCRYPTED_KEYS = ("secret", "seed")
+MFA_ENCRYPTED_LISTS = ("migrated_codes",)
+
+
+def mfa_secrets_reencrypt(*, check_only: bool = False) -> crypto.RotationReport:
+    """Re-encrypt every stored TOTP / recovery-code seed under the first key.
+
+    Each authenticator is locked while its JSON is rewritten, so a recovery code
+    used at the same moment (allauth locks the row too) is not lost. With
+    ``check_only`` nothing is written: the report says what would be re-encrypted.
+    """
+    from allauth.mfa.models import Authenticator
+
+    report = crypto.RotationReport(store="mfa.Authenticator.data")
+    for pk in Authenticator.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            authenticator = Authenticator.objects.select_for_update().get(pk=pk)
+            where = f"mfa.Authenticator.data (pk={pk})"
+            data, changed = dict(authenticator.data), False
+            for key in MFA_ENCRYPTED_KEYS:
+                if data.get(key):
+                    new = crypto.rotate_token(report, data[key], where)
+                    if new is not None:
+                        data[key], changed = new, True
+            for key in MFA_ENCRYPTED_LISTS:
+                values = list(data.get(key) or [])
+                for index, value in enumerate(values):
+                    new = crypto.rotate_token(report, value, where)
+                    if new is not None:
+                        values[index], changed = new, True
+                if values:
+                    data[key] = values
+            if changed and not check_only:
+                Authenticator.objects.filter(pk=pk).update(data=data)
+    return report

@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts import services
-from accounts.models import Invitation
+from accounts.models import Invitation, User
 from core import jobs, mail
+from core.urls import site_url
 
 
 @shared_task(
@@ -31,12 +32,28 @@ def send_invitation_email(invitation_pk: int) -> bool:
     )
     if invitation is None or not invitation.is_open:
         return False
-    base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
-    with translation.override(settings.LANGUAGE_CODE):
-        zh = {"signup_url": base + reverse("account_signup")}
-    with translation.override("en"):
-        en = {"signup_url": base + reverse("account_signup")}
-    context = {"invitation": invitation, "zh": zh, "en": en}
+    # In the language the recipient chose if they have an account, else in both
+    # (Chinese first): the invitee may not have chosen one yet.
+    known = User.objects.filter(email__iexact=invitation.email).first()
+    languages = (
+        [known.preferred_language]
+        if known is not None and known.preferred_language in dict(settings.LANGUAGES)
+        else [code for code, _name in settings.LANGUAGES]
+    )
+    sections = []
+    for language in languages:
+        with translation.override(language):
+            sections.append(
+                {
+                    "language": language,
+                    "signup_url": site_url(reverse("account_signup")),
+                    "platform": settings.PLATFORM_NAME[language],
+                    "inviter": invitation.invited_by.email
+                    if invitation.invited_by
+                    else settings.PLATFORM_NAME[language],
+                }
+            )
+    context = {"invitation": invitation, "sections": sections}
     send_mail(
         subject=render_to_string(
             "account/email/invitation_subject.txt", context

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
+from accounts.decorators import signed_in_user
 from accounts.exceptions import AccountsError
 from accounts.forms import InvitationForm, OrganizationCreateForm
 from accounts.models import (
@@ -19,11 +20,12 @@ from accounts.models import (
     Membership,
     Organization,
     OrganizationKind,
+    Role,
 )
 from workflows import onboarding
 
 #: Where each kind of organization's staff land after login, most privileged first.
-PORTAL_BY_KIND = {
+PORTAL_BY_KIND: dict[str, str] = {
     OrganizationKind.PLATFORM: "accounts:portal_operator",
     OrganizationKind.PROMOTION_OFFICE: "accounts:portal_office",
     OrganizationKind.LENDER: "accounts:portal_lender",
@@ -34,7 +36,7 @@ PORTAL_BY_KIND = {
 @login_required
 def portal(request: HttpRequest) -> HttpResponse:
     """Send each user to the portal of their role; explain what to do without one."""
-    kinds = selectors.user_kinds(user=request.user)
+    kinds = selectors.user_kinds(user=signed_in_user(request))
     for kind, url_name in PORTAL_BY_KIND.items():
         if kind in kinds:
             return redirect(url_name)
@@ -42,7 +44,7 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 
 def _portal(request: HttpRequest, kind: str, template: str, extra=None) -> HttpResponse:
-    membership = selectors.membership_for(user=request.user, kind=kind)
+    membership = selectors.membership_for(user=signed_in_user(request), kind=kind)
     if membership is None:
         raise Http404(_("You are not a member of such an organization."))
     context = {
@@ -70,7 +72,13 @@ def portal_enterprise(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def portal_lender(request: HttpRequest) -> HttpResponse:
-    return _portal(request, OrganizationKind.LENDER, "accounts/portal_lender.html")
+    # ``is_admin``: the bank tabs show the API-keys page to administrators only.
+    return _portal(
+        request,
+        OrganizationKind.LENDER,
+        "accounts/portal_lender.html",
+        lambda membership: {"is_admin": membership.role == Role.ADMIN},
+    )
 
 
 @login_required
@@ -97,7 +105,7 @@ def portal_office(request: HttpRequest) -> HttpResponse:
 @login_required
 def portal_operator(request: HttpRequest) -> HttpResponse:
     membership = selectors.membership_for(
-        user=request.user, kind=OrganizationKind.PLATFORM
+        user=signed_in_user(request), kind=OrganizationKind.PLATFORM
     )
     if membership is None:
         raise Http404(_("You are not a member of such an organization."))
@@ -108,8 +116,9 @@ def portal_operator(request: HttpRequest) -> HttpResponse:
             organization = onboarding.organization_onboard(
                 kind=data["kind"],
                 name=data["name"],
+                name_en=data["name_en"],
                 admin_email=data["admin_email"],
-                invited_by=request.user,
+                invited_by=signed_in_user(request),
             )
         except AccountsError as error:
             form.add_error(error.field, error.message)
@@ -153,7 +162,7 @@ def portal_operator(request: HttpRequest) -> HttpResponse:
 def _managed_organization(request: HttpRequest, organization_pk: int) -> Organization:
     """The organization, if the user manages it (or operates the platform); else 404."""
     organization = get_object_or_404(Organization, pk=organization_pk)
-    for membership in selectors.user_memberships(user=request.user):
+    for membership in selectors.user_memberships(user=signed_in_user(request)):
         if (
             membership.organization_id == organization.pk
             and membership.can_manage_members
@@ -175,7 +184,7 @@ def invitation_create(request: HttpRequest, organization_pk: int) -> HttpRespons
                 organization=organization,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-                invited_by=request.user,
+                invited_by=signed_in_user(request),
             )
         except AccountsError as error:
             messages.error(request, error.message)
@@ -188,8 +197,8 @@ def invitation_create(request: HttpRequest, organization_pk: int) -> HttpRespons
     else:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else field
-            for error in errors:
-                messages.error(request, f"{label}: {error}")
+            for message in errors:
+                messages.error(request, f"{label}: {message}")
     return redirect(_portal_url(organization))
 
 

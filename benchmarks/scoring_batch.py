@@ -26,6 +26,12 @@ database is reused). Then, in this one process:
     ``booster.predict(DMatrix(matrix), pred_contribs=True)``, once right after
     each end-to-end pass (then ``--raw-repeat`` more times).
 
+With ``--worker-nthread 2,1`` (a list) the worker passes compare xgboost thread
+counts per worker process: each repetition runs one pass per count, in turns, on a
+worker started with ``SCORING_NTHREAD`` set to it, so the machine's drift weighs on
+every count alike; ``make worker`` starts its worker with the count measured best
+here (docs/benchmarks.md, "Issue 12").
+
 It prints both throughputs, the ratio ``raw time / end-to-end time`` of each pass
 and their median (the target is ≥ 0.5: end to end at least half as fast as raw
 xgboost) and the end-to-end time by stage, measured by wrapping the service's own
@@ -37,7 +43,7 @@ Usage::
     python benchmarks/scoring_batch.py [--enterprises 100000] [--chunk 5000]
         [--database-url postgres://postgres@127.0.0.1:5432/xinyidai_bench]
         [--keep] [--retrain] [--repeat 1] [--raw-repeat 3] [--load-only]
-        [--workers 0] [--worker-nthread 1] [--refresh-features]
+        [--workers 0] [--worker-nthread 1[,2…]] [--refresh-features]
 
 Loading 100,000 enterprises (17.9 million records) takes about 10 minutes on two
 cores; ``--keep`` reuses them.
@@ -85,9 +91,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--worker-nthread",
-        type=int,
-        default=1,
-        help="SCORING_NTHREAD of each worker process (processes × threads = cores)",
+        default="1",
+        help=(
+            "SCORING_NTHREAD of each worker process (processes × threads = cores); "
+            "a comma-separated list compares the counts, pass by pass in turns"
+        ),
     )
     parser.add_argument(
         "--refresh-features",
@@ -99,6 +107,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    worker_threads = [int(t) for t in args.worker_nthread.split(",") if t.strip()]
 
     must_load = database.prepare_database(
         args.database_url, enterprises=args.enterprises, keep=args.keep
@@ -154,23 +163,29 @@ def main(argv: list[str] | None = None) -> None:
             f"{run['access_logs']:,} DataAccessLog rows written",
         )
     timer.uninstall()
-    on_workers = []
-    if args.workers:
-        with celery_worker(args.database_url, args.workers, args.worker_nthread):
-            for repetition in range(args.repeat):
+    on_workers: dict[int, list[dict]] = {nthread: [] for nthread in worker_threads}
+    for repetition in range(args.repeat if args.workers else 0):
+        # One worker per pass when counts are compared (a worker keeps its count).
+        for nthread in worker_threads:
+            with celery_worker(args.database_url, args.workers, nthread):
                 run = passes.end_to_end_on_workers(model, ids, args.chunk, args.workers)
                 run["raw"] = passes.raw(model, matrix, 1)[0]
-                on_workers.append(run)
-                timing.report_pass(
-                    f"end to end on a Celery worker ({args.workers} processes × "
-                    f"{args.worker_nthread} xgboost threads) #{repetition + 1}",
-                    run,
-                    f"{run['credit_scores']:,} CreditScore rows",
-                )
+            on_workers[nthread].append(run)
+            timing.report_pass(
+                f"end to end on a Celery worker ({args.workers} processes × "
+                f"{nthread} xgboost threads) #{repetition + 1}",
+                run,
+                f"{run['credit_scores']:,} CreditScore rows",
+            )
     n = len(matrix)
     timing.report_raw(matrix, passes.raw(model, matrix, args.raw_repeat))
     timing.report_passes("one process, chunks in sequence", runs, n)
-    timing.report_passes(f"Celery worker, {args.workers} processes", on_workers, n)
+    for nthread, runs_on_worker in on_workers.items():
+        timing.report_passes(
+            f"Celery worker, {args.workers} processes × {nthread} xgboost threads",
+            runs_on_worker,
+            n,
+        )
     timing.report_stages(stages, runs[0]["seconds"], n)
 
 

@@ -8,7 +8,11 @@ same way), with the champion model there (trained and promoted if there is none)
   ``--calls`` times after ``--warmup`` calls — consent check, its stored feature
   vector read from PostgreSQL, model, reason codes, the CreditScore row written,
   committed (the vectors are stored by ``scoring_batch.py``, as each pull stores
-  its enterprise's);
+  its enterprise's) — once per xgboost thread count of ``--threads`` (default 1
+  and 2), the counts taking turns call by call (``SCORING_ONLINE_NTHREAD``), so
+  the machine's drift and the other processes on it weigh on each count alike;
+  the model stage's p50/p95 of each count and their ratios to the first count's
+  are printed;
 * features from the records: ``features_refresh`` of the same enterprise — what a
   pull does once after writing its records: records read, features, the vector
   and twelve access-log rows written.
@@ -18,7 +22,7 @@ calls wrote are deleted at the end (benchmark database only).
 
 Usage::
 
-    python benchmarks/scoring_online.py [--calls 200] [--warmup 20]
+    python benchmarks/scoring_online.py [--calls 200] [--warmup 20] [--threads 1,2]
         [--database-url postgres://postgres@127.0.0.1:5432/xinyidai_bench]
         [--enterprises 2000]
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import time
@@ -75,6 +80,22 @@ def _report(title: str, totals: list[float], stages: dict[str, list[float]]) -> 
     )
 
 
+def _thread_comparison(model_stage: dict[int, list[float]]) -> None:
+    """The model stage (DMatrix, margin, ``pred_contribs``) by thread count, and each
+    count's p50/p95 over the first count's."""
+    counts = list(model_stage)
+    base = percentiles([1000 * t for t in model_stage[counts[0]]])
+    print("\nmodel stage (score_matrix) by xgboost thread count:")
+    for count in counts:
+        figures = percentiles([1000 * t for t in model_stage[count]])
+        print(
+            f"    nthread={count}: p50 {figures['p50']:.3f} ms, p95 "
+            f"{figures['p95']:.3f} ms, p99 {figures['p99']:.3f} ms; ÷ nthread="
+            f"{counts[0]}: p50 {figures['p50'] / base['p50']:.2f}×, p95 "
+            f"{figures['p95'] / base['p95']:.2f}×"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200)
@@ -86,7 +107,13 @@ def main(argv: list[str] | None = None) -> None:
         default=2000,
         help="enterprises to load if the benchmark database is not loaded yet",
     )
+    parser.add_argument(
+        "--threads",
+        default="1,2",
+        help="xgboost thread counts compared, in turns (SCORING_ONLINE_NTHREAD)",
+    )
     args = parser.parse_args(argv)
+    thread_counts = [int(t) for t in args.threads.split(",") if t.strip()]
 
     loaded = database.loaded_enterprises(args.database_url)
     if loaded is None:
@@ -104,30 +131,40 @@ def main(argv: list[str] | None = None) -> None:
         loading.load(args.database_url, args.enterprises)
         loaded = args.enterprises
     model = champion_model(retrain=False)
-    services.load_model(model)
+    configured = settings.SCORING_ONLINE_NTHREAD
+    for count in thread_counts:
+        services.load_model(model, nthread=count)  # loaded once per thread count
     ids = sorted(Enterprise.objects.values_list("pk", flat=True))
     enterprise = Enterprise.objects.get(pk=ids[len(ids) // 2])
     print(
         f"database {database.database_name(args.database_url)} ({loaded:,} "
         f"enterprises); enterprise {enterprise.pk} ({enterprise.uscc}), as of "
-        f"{AS_OF}; SCORING_NTHREAD={settings.SCORING_NTHREAD}"
+        f"{AS_OF}; SCORING_ONLINE_NTHREAD={configured} (compared: "
+        f"{', '.join(map(str, thread_counts))}), SCORING_NTHREAD="
+        f"{settings.SCORING_NTHREAD}; load average "
+        f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
     watermarks = database.watermarks()
 
     # --- online: the service, end to end ---------------------------------------------
     timer = StageTimer().install()
     labels = {key: label for key, _name, label in STAGES}
-    totals: list[float] = []
-    stages: dict[str, list[float]] = {labels[key]: [] for key in labels}
+    totals: dict[int, list[float]] = {count: [] for count in thread_counts}
+    stages = {count: {labels[key]: [] for key in labels} for count in thread_counts}
+    model_stage: dict[int, list[float]] = {count: [] for count in thread_counts}
     for call in range(args.warmup + args.calls):
-        timer.reset()
-        started = time.perf_counter()
-        score = services.enterprise_score(enterprise=enterprise, as_of=AS_OF)
-        elapsed = time.perf_counter() - started
-        if call >= args.warmup:
-            totals.append(elapsed)
-            for key, label in labels.items():
-                stages[label].append(timer.totals.get(key, 0.0))
+        for count in thread_counts:
+            settings.SCORING_ONLINE_NTHREAD = count
+            timer.reset()
+            started = time.perf_counter()
+            score = services.enterprise_score(enterprise=enterprise, as_of=AS_OF)
+            elapsed = time.perf_counter() - started
+            if call >= args.warmup:
+                totals[count].append(elapsed)
+                model_stage[count].append(timer.totals.get("model", 0.0))
+                for key, label in labels.items():
+                    stages[count][label].append(timer.totals.get(key, 0.0))
+    settings.SCORING_ONLINE_NTHREAD = configured
     timer.uninstall()
     print(f"score {score.score:.1f} ({score.grade}), {len(score.reasons)} reasons")
     if (
@@ -138,7 +175,13 @@ def main(argv: list[str] | None = None) -> None:
         != 1
     ):
         raise SystemExit("the online score was not made from the stored vector")
-    _report("online (enterprise_score, PostgreSQL)", totals, stages)
+    for count in thread_counts:
+        _report(
+            f"online (enterprise_score, PostgreSQL), nthread={count}",
+            totals[count],
+            stages[count],
+        )
+    _thread_comparison(model_stage)
 
     # --- features from the records: what a pull does once, after its writes --------
     from scoring.models import FeatureVector
@@ -170,10 +213,11 @@ def main(argv: list[str] | None = None) -> None:
 
     database.clear_scores(watermarks)
     FeatureVector.objects.filter(pk__gt=first_vector).delete()
-    target = percentiles([1000 * t for t in totals])["p50"]
+    judged = configured if configured in totals else thread_counts[0]
+    target = percentiles([1000 * t for t in totals[judged]])["p50"]
     print(
-        f"\ntarget online p50 ≤ 15 ms: {'met' if target <= 15 else 'NOT met'} "
-        f"({target:.2f} ms)"
+        f"\ntarget online p50 ≤ 15 ms (nthread={judged}): "
+        f"{'met' if target <= 15 else 'NOT met'} ({target:.2f} ms)"
     )
 
 

@@ -6,9 +6,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organization, OrganizationKind
-from borrowers.models import MAX_CONSENT_MONTHS, ConsentPurpose
+from borrowers.models import MAX_CONSENT_MONTHS, MAX_LETTER_BYTES, ConsentPurpose
 from borrowers.uscc import normalize_uscc, validate_uscc
 from core.codes import DISTRICTS, INDUSTRIES, Category
 
@@ -50,6 +51,70 @@ class EnterpriseRegistrationForm(forms.Form):
         return founded_on
 
 
+class VerificationCodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("Verification code"),
+        regex=r"^[0-9]{6}$",
+        max_length=6,
+        error_messages={"invalid": _("The code has 6 digits.")},
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        return self.cleaned_data["code"].strip()
+
+
+class AuthorizationLetterForm(forms.Form):
+    letter = forms.FileField(
+        label=_("Authorization letter (授权委托书)"),
+        help_text=_(
+            "Signed by the legal representative and stamped with the company seal; "
+            "PDF, JPEG or PNG, at most 5 MB."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "application/pdf,image/jpeg,image/png"}
+        ),
+    )
+
+    def clean_letter(self):
+        letter = self.cleaned_data["letter"]
+        # Checked on the size before a byte is read: a huge upload is never loaded.
+        if letter.size > MAX_LETTER_BYTES:
+            raise ValidationError(
+                _("The file is larger than %(size)d MB.")
+                % {"size": MAX_LETTER_BYTES // (1024 * 1024)}
+            )
+        return letter
+
+
+class LetterReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("approve", pgettext_lazy("verification decision", "Approve")),
+            ("reject", pgettext_lazy("verification decision", "Reject")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Reason for a rejection (shown to the enterprise)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "reject" and not (data.get("reason") or "").strip():
+            self.add_error(
+                "reason",
+                _("Give the reason for the rejection; the enterprise is shown it."),
+            )
+        return data
+
+
 class ConsentForm(forms.Form):
     grantee = forms.ModelChoiceField(
         label=_("Grantee"),
@@ -86,8 +151,10 @@ class ConsentForm(forms.Form):
         from accounts.selectors import platform_organization
 
         platform = platform_organization()  # the default grantee always exists
-        self.fields["grantee"].initial = platform.pk
-        self.fields["grantee"].queryset = Organization.objects.filter(
+        grantee = self.fields["grantee"]
+        assert isinstance(grantee, forms.ModelChoiceField)  # declared above
+        grantee.initial = platform.pk
+        grantee.queryset = Organization.objects.filter(
             kind__in=[OrganizationKind.PLATFORM, OrganizationKind.LENDER],
             is_active=True,
         ).order_by("-kind", "name")

@@ -1,14 +1,18 @@
-"""Enterprises, their consents (授权书) and the log of every read of their data.
+"""Enterprises, their real-name verification, their consents (授权书) and the log of
+every read of their data.
 
 Trust is the product: an SME's public credit data moves only under a consent it can
 read, see and revoke, and every read by anyone outside the enterprise is written to an
-append-only log the enterprise itself can read.
+append-only log the enterprise itself can read. And only someone who has proved to act
+for the enterprise (企业实名认证) may grant that consent: registering a USCC proves
+nothing by itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
@@ -16,6 +20,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organization, User
 from borrowers.uscc import validate_uscc
@@ -23,15 +28,66 @@ from core.codes import DISTRICTS, INDUSTRIES, Category
 from core.fields import money_field
 from core.models import TimeStampedModel
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 #: A consent ends at most this many calendar months after it starts (a start on the
 #: 31st or the 29th of February ends on the last day of a shorter month).
 MAX_CONSENT_MONTHS = 12
 
 
+#: A code sent to the registered contact is valid this long and for this many tries.
+VERIFICATION_CODE_MINUTES = 10
+VERIFICATION_CODE_ATTEMPTS = 5
+#: An authorization letter is a PDF, JPEG or PNG scan of at most this many bytes.
+MAX_LETTER_BYTES = 5 * 1024 * 1024
+LETTER_CONTENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
 class EnterpriseStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("enterprise status", "Active")
     SUSPENDED = "suspended", _("Suspended")
     DEREGISTERED = "deregistered", _("Deregistered")
+
+
+class VerificationStatus(models.TextChoices):
+    """Whether the enterprise's registrant has proved to act for it."""
+
+    UNVERIFIED = "unverified", _("Not verified")
+    PENDING_REVIEW = "pending_review", _("Authorization letter under review")
+    VERIFIED = "verified", pgettext_lazy("real-name verification", "Verified")
+
+
+class VerificationMethod(models.TextChoices):
+    REGISTERED_CONTACT_CODE = (
+        "registered_contact_code",
+        _("Code sent to the registered contact"),
+    )
+    AUTHORIZATION_LETTER = (
+        "authorization_letter",
+        _("Authorization letter with the company seal"),
+    )
+    # Only on Enterprise: the rows that existed when verification was introduced.
+    PRE_EXISTING = (
+        "pre_existing",
+        _("Registered before real-name verification was required"),
+    )
+
+
+#: The methods an attempt (EnterpriseVerification) can use.
+ATTEMPT_METHODS = (
+    VerificationMethod.REGISTERED_CONTACT_CODE,
+    VerificationMethod.AUTHORIZATION_LETTER,
+)
+
+
+class AttemptStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("verification attempt", "Pending")
+    CONFIRMED = "confirmed", pgettext_lazy("verification attempt", "Confirmed")
+    EXPIRED = "expired", pgettext_lazy("verification attempt", "Expired")
+    LOCKED = "locked", pgettext_lazy("verification attempt", "Locked")
+    REJECTED = "rejected", pgettext_lazy("verification attempt", "Rejected")
+    SUPERSEDED = "superseded", pgettext_lazy("verification attempt", "Superseded")
 
 
 class Enterprise(TimeStampedModel):
@@ -76,6 +132,19 @@ class Enterprise(TimeStampedModel):
         choices=EnterpriseStatus.choices,
         default=EnterpriseStatus.ACTIVE,
     )
+    verification_status = models.CharField(
+        _("real-name verification"),
+        max_length=20,
+        choices=VerificationStatus.choices,
+        default=VerificationStatus.UNVERIFIED,
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verification_method = models.CharField(
+        _("verified by"),
+        max_length=30,
+        choices=VerificationMethod.choices,
+        blank=True,
+    )
 
     class Meta:
         verbose_name = _("enterprise")
@@ -87,16 +156,183 @@ class Enterprise(TimeStampedModel):
                 condition=models.Q(registered_capital__gt=0),
                 name="borrowers_enterprise_capital_positive",
             ),
+            models.CheckConstraint(
+                condition=models.Q(verification_status__in=VerificationStatus.values),
+                name="borrowers_enterprise_verification_status_valid",
+            ),
+            # Verified exactly when it says when and how; never a half-set state.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        verification_status=VerificationStatus.VERIFIED,
+                        verified_at__isnull=False,
+                        verification_method__in=VerificationMethod.values,
+                    )
+                    | (
+                        ~models.Q(verification_status=VerificationStatus.VERIFIED)
+                        & models.Q(verified_at__isnull=True, verification_method="")
+                    )
+                ),
+                name="borrowers_enterprise_verified_when_and_how",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.uscc})"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification_status == VerificationStatus.VERIFIED
 
     def clean(self) -> None:
         if self.founded_on and self.founded_on > timezone.localdate():
             raise ValidationError(
                 {"founded_on": _("The founding date is in the future.")}
             )
+
+
+class EnterpriseVerification(TimeStampedModel):
+    """One attempt to prove that the registrant acts for the enterprise.
+
+    Either a code the provider sent to the contact its registry holds for the
+    enterprise (``provider_challenge_id``; the contact is kept masked only), or an
+    authorization letter (授权委托书) with the company seal, uploaded by the registrant
+    and reviewed by a platform operator. The letter's bytes live in this row, never in
+    public media storage, and are served only through a permission-checked view.
+    """
+
+    enterprise = models.ForeignKey(
+        Enterprise,
+        on_delete=models.PROTECT,
+        related_name="verifications",
+        verbose_name=_("enterprise"),
+    )
+    method = models.CharField(
+        _("method"), max_length=30, choices=VerificationMethod.choices
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=AttemptStatus.choices,
+        default=AttemptStatus.PENDING,
+    )
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    # --- code sent to the registered contact ---------------------------------------
+    provider_challenge_id = models.CharField(
+        _("provider challenge id"), max_length=100, blank=True
+    )
+    masked_contact = models.CharField(_("sent to"), max_length=32, blank=True)
+    expires_at = models.DateTimeField(_("code expires at"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(
+        _("wrong codes entered"), default=0
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # --- authorization letter ------------------------------------------------------
+    letter_content = models.BinaryField(_("letter file"), null=True, editable=False)
+    letter_filename = models.CharField(_("file name"), max_length=200, blank=True)
+    letter_content_type = models.CharField(_("file type"), max_length=50, blank=True)
+    letter_size = models.PositiveIntegerField(
+        _("file size (bytes)"), null=True, blank=True
+    )
+    letter_sha256 = models.CharField(_("file SHA-256"), max_length=64, blank=True)
+    reviewed_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    rejection_reason = models.CharField(
+        _("reason for rejection"), max_length=500, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("real-name verification attempt")
+        verbose_name_plural = _("real-name verification attempts")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "method", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(method__in=ATTEMPT_METHODS),
+                name="borrowers_verification_method_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=AttemptStatus.values),
+                name="borrowers_verification_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(failed_attempts__lte=VERIFICATION_CODE_ATTEMPTS),
+                name="borrowers_verification_attempts_bounded",
+            ),
+            # A code attempt has the provider's challenge and its expiry; a letter
+            # attempt has a file of an accepted type and size.
+            models.CheckConstraint(
+                condition=~models.Q(method=VerificationMethod.REGISTERED_CONTACT_CODE)
+                | (
+                    ~models.Q(provider_challenge_id="")
+                    & models.Q(expires_at__isnull=False)
+                ),
+                name="borrowers_verification_code_has_challenge",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(method=VerificationMethod.AUTHORIZATION_LETTER)
+                | (
+                    ~models.Q(letter_sha256="")
+                    & models.Q(
+                        letter_size__gt=0,
+                        letter_size__lte=MAX_LETTER_BYTES,
+                        letter_content_type__in=LETTER_CONTENT_TYPES,
+                    )
+                ),
+                name="borrowers_verification_letter_has_file",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=AttemptStatus.CONFIRMED)
+                | models.Q(confirmed_at__isnull=False),
+                name="borrowers_verification_confirmed_when",
+            ),
+            # Only an operator's review decides on a letter, and a rejection says why.
+            models.CheckConstraint(
+                condition=~models.Q(
+                    method=VerificationMethod.AUTHORIZATION_LETTER,
+                    status__in=[AttemptStatus.CONFIRMED, AttemptStatus.REJECTED],
+                )
+                | models.Q(reviewed_by__isnull=False, reviewed_at__isnull=False),
+                name="borrowers_verification_letter_reviewed",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=AttemptStatus.REJECTED)
+                | (
+                    models.Q(method=VerificationMethod.AUTHORIZATION_LETTER)
+                    & ~models.Q(rejection_reason="")
+                ),
+                name="borrowers_verification_rejection_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=AttemptStatus.LOCKED)
+                | models.Q(method=VerificationMethod.REGISTERED_CONTACT_CODE),
+                name="borrowers_verification_only_codes_lock",
+            ),
+            # At most one open attempt of each method per enterprise.
+            models.UniqueConstraint(
+                fields=["enterprise", "method"],
+                condition=models.Q(status=AttemptStatus.PENDING),
+                name="borrowers_verification_one_pending_per_method",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.enterprise} {self.get_method_display()} {self.get_status_display()}"
+        )
+
+    @property
+    def attempts_remaining(self) -> int:
+        return max(VERIFICATION_CODE_ATTEMPTS - self.failed_attempts, 0)
 
 
 class ConsentPurpose(models.TextChoices):
@@ -211,7 +447,7 @@ class CreditAuthorization(TimeStampedModel):
         return f"{self.enterprise.name} → {self.grantee.name} ({self.get_purpose_display()})"
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, StrOrPromise] = {}
         if not isinstance(self.scope, list) or not self.scope:
             errors["scope"] = _("Choose at least one data category.")
         else:

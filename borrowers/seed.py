@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.utils import timezone
+
 from accounts.models import Organization, OrganizationKind
 from accounts.seed import DEMO_ORGANIZATIONS
-from borrowers.models import Enterprise
+from borrowers.models import Enterprise, VerificationMethod, VerificationStatus
 from borrowers.uscc import make_uscc
 
 DEMO_USCC = make_uscc("91440300MA5FXYD01")
@@ -29,6 +31,11 @@ def seed(**options) -> list[str]:
             "industry": "C",
             "district": "440306",
             "employees": 86,
+            # The demo enterprise is shown after its real-name verification; a demo
+            # user registers another one to walk through it (see creditdata.seed).
+            "verification_status": VerificationStatus.VERIFIED,
+            "verification_method": VerificationMethod.REGISTERED_CONTACT_CODE,
+            "verified_at": timezone.now(),
         },
     )
     return [f"Demo enterprise: {organization.name} (USCC {DEMO_USCC})"]

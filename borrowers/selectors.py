@@ -1,4 +1,4 @@
-"""Reads about enterprises and their consents."""
+"""Reads about enterprises, their real-name verification and their consents."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from django.utils import timezone
 from accounts.models import Organization, OrganizationKind, User
 from accounts.selectors import user_memberships
 from borrowers.models import (
+    AttemptStatus,
     ConsentNotice,
     CreditAuthorization,
     DataAccessLog,
     Enterprise,
+    EnterpriseVerification,
+    VerificationMethod,
+    VerificationStatus,
 )
 
 
@@ -29,8 +33,83 @@ def enterprise_for_user(*, user: User) -> Enterprise | None:
     return None
 
 
+def enterprise_for_organization(*, organization: Organization) -> Enterprise | None:
+    return Enterprise.objects.filter(organization=organization).first()
+
+
 def enterprise_by_uscc(*, uscc: str) -> Enterprise | None:
     return Enterprise.objects.filter(uscc=uscc).first()
+
+
+def enterprise_is_verified(*, enterprise: Enterprise) -> bool:
+    """Re-read from the database: has the enterprise passed real-name verification?"""
+    return Enterprise.objects.filter(
+        pk=enterprise.pk, verification_status=VerificationStatus.VERIFIED
+    ).exists()
+
+
+def _attempts() -> QuerySet[EnterpriseVerification]:
+    # The letter's bytes are read only by the view that serves the file.
+    return EnterpriseVerification.objects.defer("letter_content").select_related(
+        "enterprise", "requested_by", "reviewed_by"
+    )
+
+
+def verification_overview(*, enterprise: Enterprise) -> dict:
+    """What the verification page and the portal show: the open code (if any), the
+    newest letter and its outcome, the newest code attempt."""
+    attempts = _attempts().filter(enterprise=enterprise)
+    return {
+        "pending_code": attempts.filter(
+            method=VerificationMethod.REGISTERED_CONTACT_CODE,
+            status=AttemptStatus.PENDING,
+        ).first(),
+        "latest_code": attempts.filter(
+            method=VerificationMethod.REGISTERED_CONTACT_CODE
+        ).first(),
+        "latest_letter": attempts.filter(
+            method=VerificationMethod.AUTHORIZATION_LETTER
+        ).first(),
+    }
+
+
+def verification_letters_pending() -> QuerySet[EnterpriseVerification]:
+    """The operators' queue: letters waiting for review, oldest first."""
+    return (
+        _attempts()
+        .filter(
+            method=VerificationMethod.AUTHORIZATION_LETTER,
+            status=AttemptStatus.PENDING,
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def verification_letters_reviewed() -> QuerySet[EnterpriseVerification]:
+    return (
+        _attempts()
+        .filter(
+            method=VerificationMethod.AUTHORIZATION_LETTER,
+            status__in=[AttemptStatus.CONFIRMED, AttemptStatus.REJECTED],
+        )
+        .order_by("-reviewed_at", "-pk")
+    )
+
+
+def verification_letter(*, pk: int) -> EnterpriseVerification | None:
+    """One letter attempt, without its bytes."""
+    return (
+        _attempts()
+        .filter(pk=pk, method=VerificationMethod.AUTHORIZATION_LETTER)
+        .first()
+    )
+
+
+def verification_letter_file(*, pk: int) -> EnterpriseVerification | None:
+    """One letter attempt with its bytes, for the permission-checked file view."""
+    return EnterpriseVerification.objects.filter(
+        pk=pk, method=VerificationMethod.AUTHORIZATION_LETTER
+    ).first()
 
 
 def user_is_enterprise_member(*, user: User | None, enterprise: Enterprise) -> bool:

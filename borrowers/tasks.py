@@ -29,21 +29,31 @@ def notify_grantee_of_revocation(authorization_pk: int) -> int:
     )
     if authorization is None:
         return 0
-    recipients = sorted(
-        authorization.grantee.memberships.filter(role__in=MANAGING_ROLES).values_list(
-            "user__email", flat=True
+    managers = authorization.grantee.memberships.filter(
+        role__in=MANAGING_ROLES
+    ).values_list("user__email", "user__preferred_language")
+    # Each manager reads it in the language they chose, or in both (Chinese first)
+    # if they chose none: one email per set of languages.
+    every_language = tuple(code for code, _name in settings.LANGUAGES)
+    by_languages: dict[tuple[str, ...], list[str]] = {}
+    for email, preferred in sorted(managers):
+        languages = (preferred,) if preferred in every_language else every_language
+        by_languages.setdefault(languages, []).append(email)
+    for languages, recipients in by_languages.items():
+        context = {
+            "authorization": authorization,
+            "sections": [
+                {"language": code, "platform": settings.PLATFORM_NAME[code]}
+                for code in languages
+            ],
+        }
+        send_mail(
+            subject=render_to_string(
+                "borrowers/email/revocation_subject.txt", context
+            ).strip(),
+            message=render_to_string("borrowers/email/revocation_message.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            connection=mail.delivery_connection(),
+            recipient_list=recipients,
         )
-    )
-    if not recipients:
-        return 0
-    context = {"authorization": authorization}
-    send_mail(
-        subject=render_to_string(
-            "borrowers/email/revocation_subject.txt", context
-        ).strip(),
-        message=render_to_string("borrowers/email/revocation_message.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        connection=mail.delivery_connection(),
-        recipient_list=recipients,
-    )
-    return len(recipients)
+    return sum(len(recipients) for recipients in by_languages.values())

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any, TypedDict
+
 from wagtail.models import Locale, Page, Site
 
 from cms.models import HomePage
 
-HOME_CONTENT = {
+
+class _HomeContent(TypedDict):
+    title: str
+    hero_title: str
+    hero_text: str
+    #: StreamField blocks as ``(block name, value)``.
+    body: list[tuple[str, Any]]
+
+
+HOME_CONTENT: dict[str, _HomeContent] = {
     "zh-hans": {
         "title": "信易贷",
         "hero_title": "以信换贷，信用越好融资越易",

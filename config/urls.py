@@ -51,7 +51,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("portal/", include("accounts.urls")),
     path("portal/", include("creditdata.urls")),
-    path("portal/enterprise/", include("borrowers.urls")),
+    path("portal/", include("borrowers.urls")),
     path("portal/", include("scoring.urls")),
     path("portal/", include("lenders.urls")),
     path("products/", include("lenders.supermarket_urls")),

@@ -57,7 +57,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(next_url)
         mutable = request.POST.copy()
         mutable["next"] = next_url
-        request.POST = mutable
+        # The stubs type ``POST`` as immutable; Django's own view only reads ``next``
+        # from it, and a request's POST may be replaced by any QueryDict.
+        request.POST = mutable  # type: ignore[assignment]
         return django_set_language(request)
 
 

@@ -10,10 +10,29 @@ so the embedded default (SQLite) writes the same rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
 from django.db.models import NOT_PROVIDED
+
+ModelT = TypeVar("ModelT", bound=models.Model)
+
+
+def table_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """``model``'s field ``name``, which must have a column in the model's own table:
+    ``COPY`` statements name columns, and a reverse relation or a many-to-many field
+    has none (an error naming the field, before any SQL is built)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise ValueError(f"{model._meta.label}.{name} has no column of its own.")
+    return field
+
+
+def table_column(model: type[models.Model], name: str) -> str:
+    """The column of ``model``'s field ``name`` (see ``table_field``)."""
+    column = table_field(model, name).column
+    assert column is not None  # table_field checked it
+    return column
 
 
 def copy_tuples(
@@ -30,18 +49,18 @@ def copy_tuples(
     from psycopg import sql
 
     meta = model._meta
-    fields = [meta.get_field(name) for name in field_names]
+    fields = [table_field(model, name) for name in field_names]
     statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
         sql.Identifier(meta.db_table),
-        sql.SQL(", ").join(sql.Identifier(field.column) for field in fields),
+        sql.SQL(", ").join(
+            sql.Identifier(table_column(model, name)) for name in field_names
+        ),
         sql.SQL(" (FORMAT BINARY)" if binary else ""),
     )
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         if binary:
             # Each column's type as the model declares it, less modifiers ("varchar(1)").
-            copy.set_types(
-                [field.db_type(connection).split("(")[0] for field in fields]
-            )
+            copy.set_types([_column_type(field) for field in fields])
         for row in rows:
             copy.write_row(row)
 
@@ -54,7 +73,15 @@ def copyable(model: type[models.Model]) -> bool:
     )
 
 
-def insert_instances(instances: list[models.Model]) -> list[models.Model]:
+def _column_type(field: models.Field[Any, Any]) -> str:
+    """The field's column type as PostgreSQL names it, less modifiers ("varchar")."""
+    db_type = field.db_type(connection)
+    if db_type is None:
+        raise ValueError(f"{field} has no column type.")
+    return db_type.split("(")[0]
+
+
+def insert_instances(instances: list[ModelT]) -> list[ModelT]:
     """``bulk_create`` of unsaved instances of one model, through ``COPY`` on
     PostgreSQL: the same rows, the same objects returned (pk set, saved).
 
@@ -66,7 +93,7 @@ def insert_instances(instances: list[models.Model]) -> list[models.Model]:
         return instances
     model = type(instances[0])
     if connection.vendor != "postgresql" or not copyable(model):
-        return model.objects.bulk_create(instances, batch_size=1000)
+        return model._default_manager.bulk_create(instances, batch_size=1000)
     db = transaction.get_connection()  # the wrapper itself, not the proxy
     meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]

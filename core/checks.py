@@ -3,6 +3,8 @@
 They read settings only (``core`` imports no domain app): a production deployment must
 talk to a real credit-data provider, never to the sandbox, with credentials that are not
 the sandbox's published demo values (``DEMO_SECRETS``, defined by config.settings.base).
+Stored credentials are encrypted with ``FIELD_ENCRYPTION_KEYS``, which must be valid
+everywhere and, in a deployment, not the repository's development key.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
+
+from core import crypto
 
 SANDBOX_SCHEME = "sandbox"
 SANDBOX_PATH_SEGMENT = "sandbox"
@@ -102,3 +106,46 @@ def check_credit_provider(app_configs: Any = None, **kwargs: Any) -> list[CheckM
         "CREDIT_PROVIDER_WEBHOOK_SECRET", "xinyidai.E005", "xinyidai.E006"
     )
     return errors
+
+
+KEYS_HINT = (
+    "Set the FIELD_ENCRYPTION_KEYS environment variable to comma-separated Fernet keys "
+    '(new key first), each from `python -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())"`; see docs/webhooks.md.'
+)
+
+
+@register(Tags.security)
+def check_field_encryption_keys(
+    app_configs: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The keys stored credentials are encrypted with are present and well formed
+    (without them no webhook can be signed and no staff member can log in with TOTP).
+
+    xinyidai.E010  FIELD_ENCRYPTION_KEYS is empty, has a malformed or repeated entry
+    """
+    return [
+        Error(problem, hint=KEYS_HINT, id="xinyidai.E010")
+        for problem in crypto.key_problems(crypto.configured_keys())
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_field_encryption_keys_deploy(
+    app_configs: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """A deployment does not encrypt with the development key, which anyone can read
+    in the repository.
+
+    xinyidai.E011  FIELD_ENCRYPTION_KEYS holds the development key
+    """
+    development = getattr(settings, "DEVELOPMENT_FIELD_ENCRYPTION_KEY", None)
+    if development and development in crypto.configured_keys():
+        return [
+            Error(
+                "FIELD_ENCRYPTION_KEYS holds the public development key.",
+                hint=KEYS_HINT,
+                id="xinyidai.E011",
+            )
+        ]
+    return []

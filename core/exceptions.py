@@ -8,12 +8,29 @@ views turn these into messages and 4xx answers; anything else is a 500.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class DomainError(Exception):
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    # ``message`` may be lazy (a model's rule, raised before the language is known).
+    def __init__(self, message: StrOrPromise, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
 
     def __str__(self) -> str:
         return str(self.message)
+
+
+class TooSoon(DomainError):
+    """An action the user may repeat only after a while (a manual data pull, a manual
+    score): ``retry_at`` is when it is allowed again."""
+
+    def __init__(
+        self, message: StrOrPromise, *, retry_at, field: str | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.retry_at = retry_at

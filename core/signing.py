@@ -44,6 +44,8 @@ class SignatureVerificationError(DomainError):
     It is deliberately not a ``ProviderError``: webhooks from banks use it too.
     """
 
+    message: str  # plain text here: the caller's words or the reason's
+
     def __init__(self, reason: str, message: str | None = None) -> None:
         if reason not in SIGNATURE_FAILURE_REASONS:
             raise ValueError(f"Unknown signature failure reason: {reason!r}")

@@ -5,9 +5,13 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import get_language
 
 
 def lazy_view(dotted_path: str) -> Callable[..., HttpResponse]:
@@ -32,3 +36,27 @@ def lazy_view(dotted_path: str) -> Callable[..., HttpResponse]:
     view.__module__ = module_name
     view.__doc__ = f"{dotted_path}, imported on its first request."
     return view
+
+
+def site_url(path_or_url: str) -> str:
+    """An absolute link on ``SITE_BASE_URL``: a path, or a URL built on some request's
+    host (whose scheme and host are replaced). Emails use it, so a link never
+    depends on the Host header of the request that caused the email."""
+    parts = urlsplit(path_or_url)
+    path = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+    return settings.SITE_BASE_URL.rstrip("/") + path
+
+
+@dataclass(frozen=True)
+class PlatformSite:
+    """What allauth's templates call ``current_site``: the platform's name in the
+    active language and the domain of ``SITE_BASE_URL``."""
+
+    name: str
+    domain: str
+
+
+def platform_site() -> PlatformSite:
+    names = settings.PLATFORM_NAME
+    name = names.get(get_language() or "", names[settings.LANGUAGE_CODE])
+    return PlatformSite(name=name, domain=urlsplit(settings.SITE_BASE_URL).netloc)

@@ -13,33 +13,122 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import cast
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.codes import DISTRICTS, INDUSTRIES, Category
 
-TAX_CREDIT_GRADES = ("A", "B", "M", "C", "D")
-REGISTRATION_STATUSES = ("active", "revoked", "deregistered")
-UTILITY_TYPES = ("water", "electricity", "gas")
-IP_TYPES = ("invention_patent", "utility_model", "design_patent", "trademark")
-IP_STATUSES = ("valid", "expired", "revoked")
-ADMINISTRATIVE_TYPES = ("licence", "penalty")
-PENALTY_SEVERITIES = ("minor", "general", "serious")
-COURT_RECORD_TYPES = ("judgement", "enforcement")
-HONOUR_LEVELS = ("national", "provincial", "municipal", "district")
-COMMITMENT_STATUSES = ("in_force", "fulfilled", "breached")
+# --- the coded values of record fields, each with the label users see -----------------
+# The value is what the provider sends and the tables store; the label is all a page,
+# an email or an export ever shows (a stored code is never displayed).
+
+
+class RegistrationStatus(models.TextChoices):
+    ACTIVE = "active", pgettext_lazy("enterprise status", "Active")
+    REVOKED = "revoked", _("Licence revoked")
+    DEREGISTERED = "deregistered", _("Deregistered")
+
+
+class TaxCreditGrade(models.TextChoices):
+    """纳税信用等级 A/B/M/C/D, shown as the tax authority names them (“A级”)."""
+
+    A = "A", _("Grade A")
+    B = "B", _("Grade B")
+    M = "M", _("Grade M")
+    C = "C", _("Grade C")
+    D = "D", _("Grade D")
+
+
+class UtilityType(models.TextChoices):
+    WATER = "water", _("Water")
+    ELECTRICITY = "electricity", _("Electricity")
+    GAS = "gas", _("Gas")
+
+
+class IntellectualPropertyType(models.TextChoices):
+    INVENTION_PATENT = "invention_patent", _("Invention patent")
+    UTILITY_MODEL = "utility_model", _("Utility model patent")
+    DESIGN_PATENT = "design_patent", _("Design patent")
+    TRADEMARK = "trademark", _("Trademark")
+
+
+class IntellectualPropertyStatus(models.TextChoices):
+    VALID = "valid", pgettext_lazy("intellectual property status", "Valid")
+    EXPIRED = "expired", pgettext_lazy("intellectual property status", "Expired")
+    REVOKED = "revoked", pgettext_lazy("intellectual property status", "Revoked")
+
+
+class AdministrativeType(models.TextChoices):
+    LICENCE = "licence", _("Administrative licence")
+    PENALTY = "penalty", _("Administrative penalty")
+
+
+class PenaltySeverity(models.TextChoices):
+    MINOR = "minor", pgettext_lazy("penalty severity", "Minor")
+    GENERAL = "general", pgettext_lazy("penalty severity", "General")
+    SERIOUS = "serious", pgettext_lazy("penalty severity", "Serious")
+
+
+class CourtRecordType(models.TextChoices):
+    JUDGEMENT = "judgement", _("Court judgement")
+    ENFORCEMENT = "enforcement", _("Enforcement case")
+
+
+class HonourLevel(models.TextChoices):
+    NATIONAL = "national", pgettext_lazy("honour level", "National")
+    PROVINCIAL = "provincial", pgettext_lazy("honour level", "Provincial")
+    MUNICIPAL = "municipal", pgettext_lazy("honour level", "Municipal")
+    DISTRICT = "district", pgettext_lazy("honour level", "District")
+
+
+class CommitmentStatus(models.TextChoices):
+    IN_FORCE = "in_force", _("In force")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    BREACHED = "breached", _("Breached")
+
+
+#: The wire values of each coded field (what ``parse_record`` accepts).
+TAX_CREDIT_GRADES = tuple(TaxCreditGrade.values)
+REGISTRATION_STATUSES = tuple(RegistrationStatus.values)
+UTILITY_TYPES = tuple(UtilityType.values)
+IP_TYPES = tuple(IntellectualPropertyType.values)
+IP_STATUSES = tuple(IntellectualPropertyStatus.values)
+ADMINISTRATIVE_TYPES = tuple(AdministrativeType.values)
+PENALTY_SEVERITIES = tuple(PenaltySeverity.values)
+COURT_RECORD_TYPES = tuple(CourtRecordType.values)
+HONOUR_LEVELS = tuple(HonourLevel.values)
+COMMITMENT_STATUSES = tuple(CommitmentStatus.values)
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One field of a record on the wire. ``kind`` is one of KINDS."""
+    """One field of a record on the wire. ``kind`` is one of KINDS.
+
+    ``quantity`` marks a decimal that is not money (a utility's usage), so a page
+    shows it as a plain number rather than an amount in CNY."""
 
     name: str
     kind: str
     required: bool = True
     choices: tuple[str, ...] | None = None
     max_length: int = 200
+    quantity: bool = False
+
+    @property
+    def display(self) -> str:
+        """How a page shows the value: one of DISPLAYS."""
+        if self.kind == "decimal":
+            return "number" if self.quantity else "money"
+        return {"int": "number", "str": "text"}.get(self.kind, self.kind)
 
 
 KINDS = ("str", "date", "month", "decimal", "int", "bool", "choice")
+#: ``FieldSpec.display`` values: a choice shows its label, a month "2026年3月" /
+#: "Mar 2026", money grouped with its currency, a number grouped, a bool yes/no.
+DISPLAYS = ("text", "date", "month", "money", "number", "bool", "choice")
 
 #: Fields of each category, besides ``id`` and ``category``.
 RECORD_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
@@ -73,7 +162,7 @@ RECORD_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     Category.UTILITIES: (
         FieldSpec("period", "month"),
         FieldSpec("utility", "choice", choices=UTILITY_TYPES),
-        FieldSpec("usage", "decimal"),
+        FieldSpec("usage", "decimal", quantity=True),
         FieldSpec("amount", "decimal"),
         FieldSpec("arrears", "decimal"),
     ),
@@ -229,13 +318,14 @@ def parse_record(category: str, payload: object) -> tuple[str, dict[str, object]
 
 
 def serialize_value(spec: FieldSpec, value: object) -> object:
-    """The wire form of a Python value (the inverse of ``_parse_value``)."""
+    """The wire form of a Python value (the inverse of ``_parse_value``, whose
+    values by kind the casts name)."""
     if value is None:
         return None
     if spec.kind == "month":
-        return value.strftime("%Y-%m")  # type: ignore[union-attr]
+        return cast(dt.date, value).strftime("%Y-%m")
     if spec.kind == "date":
-        return value.isoformat()  # type: ignore[union-attr]
+        return cast(dt.date, value).isoformat()
     if spec.kind == "decimal":
-        return str(Decimal(value).quantize(Decimal("0.01")))  # type: ignore[arg-type]
+        return str(Decimal(cast(Decimal | int | str, value)).quantize(Decimal("0.01")))
     return value

@@ -42,12 +42,19 @@ from django.core.exceptions import ImproperlyConfigured
 
 from creditdata.exceptions import (
     AuthenticationError,
+    EnterpriseNotActive,
     InvalidRequestError,
+    LegalRepresentativeMismatch,
     MalformedResponse,
     NotFoundError,
     ProviderError,
     ProviderUnavailable,
     RateLimitedError,
+    VerificationAlreadyUsed,
+    VerificationCodeInvalid,
+    VerificationError,
+    VerificationExpired,
+    VerificationLocked,
 )
 
 logger = logging.getLogger(__name__)
@@ -103,6 +110,41 @@ def parse_retry_after(value: str | None) -> float | None:
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
+
+
+#: 4xx error codes with a type of their own, so callers branch on the type.
+_ERRORS_BY_CODE: dict[str, type[InvalidRequestError]] = {
+    "legal_representative_mismatch": LegalRepresentativeMismatch,
+    "enterprise_not_active": EnterpriseNotActive,
+    "invalid_code": VerificationCodeInvalid,
+    "verification_expired": VerificationExpired,
+    "verification_already_used": VerificationAlreadyUsed,
+    "verification_locked": VerificationLocked,
+}
+
+
+def _attempts_remaining(response: requests.Response) -> int | None:
+    """``error.attempts_remaining`` of a verification error body, when it is sane."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    value = error.get("attempts_remaining") if isinstance(error, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp with a zone (``2026-06-15T10:20:00Z``), else ``None``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _error_details(response: requests.Response) -> tuple[str | None, str | None]:
@@ -295,6 +337,67 @@ class ProviderClient:
         if not isinstance(answer.body, dict) or "id" not in answer.body:
             raise answer.malformed("an objection body without 'id'")
         return answer.body
+
+    def create_verification(
+        self,
+        *,
+        uscc: str,
+        legal_representative: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Start a real-name verification: the provider checks that
+        ``legal_representative`` is the one registered for ``uscc`` and sends a
+        6-digit code to the registry's contact for the enterprise.
+
+        Returns ``id``, ``masked_contact`` and ``expires_at`` (parsed to an aware
+        ``datetime``). Raises ``LegalRepresentativeMismatch``, ``EnterpriseNotActive``
+        or ``NotFoundError`` (unknown USCC); a retry reuses the idempotency key, so a
+        lost answer never sends a second code.
+        """
+        answer = self._request(
+            "POST",
+            "/verifications",
+            json_body={"uscc": uscc, "legal_representative": legal_representative},
+            idempotency_key=idempotency_key,
+        )
+        body = answer.body
+        if answer.status not in (200, 201) or not isinstance(body, dict):
+            raise answer.malformed("an unexpected answer for a started verification")
+        for name in ("id", "masked_contact"):
+            if not isinstance(body.get(name), str) or not body[name]:
+                raise answer.malformed(f"a verification without '{name}'")
+        expires_at = _parse_datetime(body.get("expires_at"))
+        if expires_at is None:
+            raise answer.malformed("a verification without a valid 'expires_at'")
+        return {**body, "expires_at": expires_at}
+
+    def confirm_verification(
+        self,
+        verification_id: str,
+        *,
+        code: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Confirm a verification with the code its recipient received.
+
+        Returns the body (``status`` is ``verified``) or raises a
+        ``VerificationError``: ``VerificationCodeInvalid`` (with
+        ``attempts_remaining``), ``VerificationExpired``, ``VerificationAlreadyUsed``
+        or ``VerificationLocked``; ``NotFoundError`` for an unknown id. The key makes a
+        retried attempt count once.
+        """
+        answer = self._request(
+            "POST",
+            f"/verifications/{_segment(verification_id, 'verification_id')}/confirm",
+            json_body={"code": code},
+            idempotency_key=idempotency_key,
+        )
+        body = answer.body
+        if answer.status != 200 or not isinstance(body, dict):
+            raise answer.malformed("an unexpected answer for a confirmed verification")
+        if body.get("status") != "verified":
+            raise answer.malformed("a confirmation whose status is not 'verified'")
+        return body
 
     # --- Internals -------------------------------------------------------------------
 
@@ -501,6 +604,13 @@ class ProviderClient:
                 **common,
             )
         if 400 <= status < 500:
+            typed = _ERRORS_BY_CODE.get(code or "")
+            if typed is not None and issubclass(typed, VerificationError):
+                return typed(
+                    message, attempts_remaining=_attempts_remaining(response), **common
+                )
+            if typed is not None:
+                return typed(message, **common)
             return InvalidRequestError(message, **common)
         if status >= 500:
             return ProviderUnavailable(message, **common)

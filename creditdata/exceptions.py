@@ -11,6 +11,8 @@ enough for code that only needs to know "the provider call failed".
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.exceptions import DomainError
 
 
@@ -124,3 +126,43 @@ class MalformedResponse(ProviderError):
     Not retried: a provider that answers "success" with an unexpected body has changed
     its contract, and ingesting a guess could store wrong credit data for an enterprise.
     """
+
+
+class LegalRepresentativeMismatch(InvalidRequestError):
+    """The named legal representative is not the one the registry holds for the USCC.
+
+    The provider never says whom it holds; neither may we, to the person asking.
+    """
+
+
+class EnterpriseNotActive(InvalidRequestError):
+    """The registry lists the enterprise as revoked or deregistered: nothing to verify."""
+
+
+class VerificationError(InvalidRequestError):
+    """A real-name verification challenge refused a confirmation attempt.
+
+    ``attempts_remaining`` is how many more codes may be tried, when the provider said.
+    """
+
+    def __init__(
+        self, message: str, *, attempts_remaining: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.attempts_remaining = attempts_remaining
+
+
+class VerificationCodeInvalid(VerificationError):
+    """400 ``invalid_code``: a wrong code; more attempts are left."""
+
+
+class VerificationExpired(VerificationError):
+    """410 ``verification_expired``: the code's 10 minutes are over."""
+
+
+class VerificationAlreadyUsed(VerificationError):
+    """409 ``verification_already_used``: the challenge was confirmed before."""
+
+
+class VerificationLocked(VerificationError):
+    """409 ``verification_locked``: too many wrong codes; a new challenge is needed."""

@@ -9,33 +9,36 @@ one enterprise's pull can never rewrite another's row.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 from borrowers.models import CreditAuthorization, Enterprise
 from core.fields import RECORD_MONEY_MAX_DIGITS, money_field
 from core.models import TimeStampedModel
 from creditdata.categories import (
-    ADMINISTRATIVE_TYPES,
-    COMMITMENT_STATUSES,
-    COURT_RECORD_TYPES,
     DISTRICTS,
-    HONOUR_LEVELS,
     INDUSTRIES,
-    IP_STATUSES,
-    IP_TYPES,
-    PENALTY_SEVERITIES,
-    REGISTRATION_STATUSES,
-    TAX_CREDIT_GRADES,
-    UTILITY_TYPES,
+    AdministrativeType,
     Category,
+    CommitmentStatus,
+    CourtRecordType,
+    HonourLevel,
+    IntellectualPropertyStatus,
+    IntellectualPropertyType,
+    PenaltySeverity,
+    RegistrationStatus,
+    TaxCreditGrade,
+    UtilityType,
 )
+from creditdata.quality import FindingRule
 
-
-def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(value, value) for value in values]
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def _money(verbose_name, **kwargs) -> models.DecimalField:
@@ -124,7 +127,11 @@ class PublicCreditRecord(models.Model):
         return f"{self.CATEGORY} {self.source}:{self.source_id}"
 
 
-def _record_meta(name: str, verbose: str, verbose_plural: str, order: list[str]):
+def _record_meta(
+    name: str, verbose: StrOrPromise, verbose_plural: StrOrPromise, order: list[str]
+) -> type[Any]:
+    """A record table's ``Meta``: each category's table has the same uniqueness and
+    index, named after it. Built with ``type()``, so it is typed as any class."""
     return type(
         "Meta",
         (),
@@ -158,7 +165,7 @@ class RegistrationRecord(PublicCreditRecord):
         _("district"), max_length=6, choices=list(DISTRICTS.items())
     )
     status = models.CharField(
-        _("status"), max_length=20, choices=_choices(REGISTRATION_STATUSES)
+        _("status"), max_length=20, choices=RegistrationStatus.choices
     )
     address = models.CharField(_("address"), max_length=300, blank=True, null=True)
 
@@ -178,7 +185,7 @@ class TaxRecord(PublicCreditRecord):
     credit_grade = models.CharField(
         _("tax credit grade"),
         max_length=1,
-        choices=_choices(TAX_CREDIT_GRADES),
+        choices=TaxCreditGrade.choices,
         null=True,
         blank=True,
     )
@@ -215,9 +222,7 @@ class HousingFundRecord(PublicCreditRecord):
 class UtilityRecord(PublicCreditRecord):
     CATEGORY = Category.UTILITIES
     period = models.DateField(_("month"))
-    utility = models.CharField(
-        _("utility"), max_length=20, choices=_choices(UTILITY_TYPES)
-    )
+    utility = models.CharField(_("utility"), max_length=20, choices=UtilityType.choices)
     usage = models.DecimalField(_("usage"), max_digits=18, decimal_places=2)
     amount = _money(_("amount billed"))
     arrears = _money(_("arrears"))
@@ -240,11 +245,15 @@ class CustomsRecord(PublicCreditRecord):
 
 class IntellectualPropertyRecord(PublicCreditRecord):
     CATEGORY = Category.INTELLECTUAL_PROPERTY
-    ip_type = models.CharField(_("type"), max_length=30, choices=_choices(IP_TYPES))
+    ip_type = models.CharField(
+        _("type"), max_length=30, choices=IntellectualPropertyType.choices
+    )
     number = models.CharField(_("number"), max_length=64)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("credit record", "title"), max_length=200)
     granted_on = models.DateField(_("granted on"))
-    status = models.CharField(_("status"), max_length=20, choices=_choices(IP_STATUSES))
+    status = models.CharField(
+        _("status"), max_length=20, choices=IntellectualPropertyStatus.choices
+    )
 
     Meta = _record_meta(
         "ip",
@@ -259,7 +268,7 @@ class AdministrativeRecord(PublicCreditRecord):
 
     CATEGORY = Category.ADMINISTRATIVE
     record_type = models.CharField(
-        _("type"), max_length=20, choices=_choices(ADMINISTRATIVE_TYPES)
+        _("type"), max_length=20, choices=AdministrativeType.choices
     )
     decision_number = models.CharField(_("decision number"), max_length=100)
     authority = models.CharField(_("authority"), max_length=200)
@@ -268,7 +277,7 @@ class AdministrativeRecord(PublicCreditRecord):
     severity = models.CharField(
         _("severity"),
         max_length=20,
-        choices=_choices(PENALTY_SEVERITIES),
+        choices=PenaltySeverity.choices,
         null=True,
         blank=True,
     )
@@ -289,7 +298,7 @@ class AdministrativeRecord(PublicCreditRecord):
 class CourtRecord(PublicCreditRecord):
     CATEGORY = Category.COURT
     record_type = models.CharField(
-        _("type"), max_length=20, choices=_choices(COURT_RECORD_TYPES)
+        _("type"), max_length=20, choices=CourtRecordType.choices
     )
     case_number = models.CharField(_("case number"), max_length=100)
     court = models.CharField(_("court"), max_length=200)
@@ -320,10 +329,10 @@ class AbnormalOperationRecord(PublicCreditRecord):
 
 class HonourRecord(PublicCreditRecord):
     CATEGORY = Category.HONOURS
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("credit record", "title"), max_length=200)
     authority = models.CharField(_("authority"), max_length=200)
     awarded_on = models.DateField(_("awarded on"))
-    level = models.CharField(_("level"), max_length=20, choices=_choices(HONOUR_LEVELS))
+    level = models.CharField(_("level"), max_length=20, choices=HonourLevel.choices)
 
     Meta = _record_meta(
         "honour", _("honour record"), _("honour records"), ["awarded_on"]
@@ -336,7 +345,7 @@ class CreditCommitmentRecord(PublicCreditRecord):
     authority = models.CharField(_("authority"), max_length=200)
     made_on = models.DateField(_("made on"))
     status = models.CharField(
-        _("status"), max_length=20, choices=_choices(COMMITMENT_STATUSES)
+        _("status"), max_length=20, choices=CommitmentStatus.choices
     )
 
     Meta = _record_meta(
@@ -393,7 +402,7 @@ class DataQualityFinding(TimeStampedModel):
         related_name="findings",
     )
     category = models.CharField(_("category"), max_length=30, choices=Category.choices)
-    rule = models.CharField(_("rule"), max_length=50)
+    rule = models.CharField(_("rule"), max_length=50, choices=FindingRule.choices)
     severity = models.CharField(
         _("severity"), max_length=10, choices=FindingSeverity.choices
     )

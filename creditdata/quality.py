@@ -14,8 +14,28 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
 from core.codes import Category
 from creditdata.categories import MONTHLY_CATEGORIES, RECORD_FIELDS
+
+
+class FindingRule(models.TextChoices):
+    """The rules, by the name a finding stores, with the label the operator reads."""
+
+    MISSING_MONTHS = "missing_months", _("Missing months")
+    NEGATIVE_AMOUNT = "negative_amount", _("Negative amount")
+    FUTURE_DATE = "future_date", _("Date in the future")
+    DUPLICATE_DECISION_NUMBER = (
+        "duplicate_decision_number",
+        _("Duplicate decision number"),
+    )
+    REPAIRED_BEFORE_DECIDED = (
+        "repaired_before_decided",
+        _("Repaired before the decision"),
+    )
+    REPAIRED_WITHOUT_DATE = "repaired_without_date", _("Repaired without a date")
 
 
 @dataclass(frozen=True)
@@ -51,7 +71,7 @@ def missing_months(category: str, records: list[dict]) -> Iterator[Finding]:
             more = f" (+{len(gaps) - 6} more)" if len(gaps) > 6 else ""
             label = f"{key}: " if key else ""
             yield Finding(
-                "missing_months",
+                FindingRule.MISSING_MONTHS,
                 "warning",
                 f"{label}{len(gaps)} missing month(s): {shown}{more}",
                 (),
@@ -65,7 +85,7 @@ def negative_amounts(category: str, records: list[dict]) -> Iterator[Finding]:
             value = record.get(name)
             if value is not None and Decimal(value) < 0:
                 yield Finding(
-                    "negative_amount",
+                    FindingRule.NEGATIVE_AMOUNT,
                     "error",
                     f"{name} is negative ({value})",
                     (record["source_id"],),
@@ -86,7 +106,7 @@ def future_dates(
                 not is_month and value > today
             ):
                 yield Finding(
-                    "future_date",
+                    FindingRule.FUTURE_DATE,
                     "error",
                     f"{name} {value.isoformat()} is in the future",
                     (record["source_id"],),
@@ -102,7 +122,7 @@ def duplicate_decision_numbers(category: str, records: list[dict]) -> Iterator[F
     for number, source_ids in sorted(by_number.items()):
         if len(source_ids) > 1:
             yield Finding(
-                "duplicate_decision_number",
+                FindingRule.DUPLICATE_DECISION_NUMBER,
                 "error",
                 f"decision number {number} appears in {len(source_ids)} records",
                 tuple(sorted(source_ids)),
@@ -116,14 +136,14 @@ def repaired_before_decided(category: str, records: list[dict]) -> Iterator[Find
         repaired_on, decided_on = record.get("repaired_on"), record["decided_on"]
         if repaired_on is not None and repaired_on < decided_on:
             yield Finding(
-                "repaired_before_decided",
+                FindingRule.REPAIRED_BEFORE_DECIDED,
                 "error",
                 f"repaired on {repaired_on} before the decision of {decided_on}",
                 (record["source_id"],),
             )
         if record.get("repaired") and repaired_on is None:
             yield Finding(
-                "repaired_without_date",
+                FindingRule.REPAIRED_WITHOUT_DATE,
                 "warning",
                 "marked repaired without a repair date",
                 (record["source_id"],),

@@ -11,6 +11,13 @@ API is the one documented in ``provider_openapi.yaml``; its data comes from
 Sandbox-only: the ``as_of=YYYY-MM-DD`` query parameter on the GET endpoints, so tests
 can pin "today". Objections are only acknowledged; the idempotency records live in
 Django's cache for 24 hours, like the provider keeps them.
+
+Real-name verification (``/verifications``): the provider "sends" a 6-digit code to the
+mobile number its registry holds for the legal representative. The sandbox sends
+nothing: it keeps each message in an *outbox* (Django's cache) that the demo shows at
+``/sandbox/provider/outbox/``, so a tester can read the code. Challenges live in the
+cache too, with atomic counters (``add`` / ``incr``) so that two concurrent wrong codes
+both count and a right code is accepted once only.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import logging
 import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +44,7 @@ from django.utils import timezone
 
 from borrowers.uscc import validate_uscc
 from creditdata.categories import RECORD_FIELDS
-from creditdata.synthetic import firm_profile, records_for
+from creditdata.synthetic import firm_profile, records_for, registered_contact
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +63,21 @@ _ENTERPRISE_RE = re.compile(r"/enterprises/(?P<uscc>[^/]+)")
 _RECORDS_RE = re.compile(r"/enterprises/(?P<uscc>[^/]+)/records/(?P<category>[^/]+)")
 _OBJECTIONS_PATH = "/objections"
 _OBJECTION_FIELDS = ("uscc", "category", "record_id", "reason")
+_VERIFICATIONS_PATH = "/verifications"
+_VERIFICATION_FIELDS = ("uscc", "legal_representative")
+_CONFIRM_RE = re.compile(r"/verifications/(?P<verification_id>[^/]+)/confirm")
+_VERIFICATION_ID_RE = re.compile(r"ver_[0-9a-f]{24}")
+_CODE_RE = re.compile(r"[0-9]{6}")
+#: A code is valid this long, and this many wrong codes lock its challenge.
+VERIFICATION_TTL = 10 * 60
+VERIFICATION_MAX_ATTEMPTS = 5
+# A challenge is remembered a day, so a late confirmation is told "expired", not
+# "unknown"; the outbox keeps the latest messages only.
+VERIFICATION_RECORD_TTL = 24 * 60 * 60
+OUTBOX_SIZE = 50
+MAX_NAME_LENGTH = 100
+_VERIFICATION_PREFIX = "creditdata:sandbox:verification:"
+_OUTBOX_PREFIX = "creditdata:sandbox:outbox:"
 
 
 @dataclass
@@ -82,6 +105,8 @@ class _ApiError(Exception):
         *,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+        replayable: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -90,6 +115,10 @@ class _ApiError(Exception):
         self.message = message
         self.param = param
         self.headers = headers or {}
+        self.extra = extra or {}
+        # An outcome of the operation itself (a wrong code), stored under the
+        # Idempotency-Key like a success: a retry must not count as a second attempt.
+        self.replayable = replayable
 
     def payload(self) -> dict[str, Any]:
         error: dict[str, Any] = {
@@ -99,6 +128,7 @@ class _ApiError(Exception):
         }
         if self.param is not None:
             error["param"] = self.param
+        error.update(self.extra)
         return {"error": error}
 
 
@@ -247,23 +277,44 @@ def _list_records(
     return 200, {"data": page, "next_cursor": next_cursor}
 
 
-def _objection_fields(body: bytes) -> dict[str, str]:
-    """The validated objection, or a 400 naming the first field that is wrong."""
+class _Replay(Exception):
+    """The stored answer to an earlier request with the same Idempotency-Key."""
+
+    def __init__(self, status: int, payload: Any) -> None:
+        super().__init__(status)
+        self.status = status
+        self.payload = payload
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 ``invalid_json``."""
     try:
         payload = json.loads(body.decode("utf-8")) if body else None
     except (UnicodeDecodeError, ValueError):
         raise _invalid("invalid_json", "The request body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise _invalid("invalid_json", "The request body must be a JSON object")
+    return payload
+
+
+def _string_fields(body: bytes, names: tuple[str, ...]) -> dict[str, str]:
+    """Exactly ``names``, each a non-empty string, or a 400 naming the first wrong one."""
+    payload = _json_object(body)
     for name in payload:
-        if name not in _OBJECTION_FIELDS:
+        if name not in names:
             raise _invalid("unknown_field", f"Unknown field {name!r}", str(name)[:100])
-    for name in _OBJECTION_FIELDS:
+    for name in names:
         value = payload.get(name)
         if value is None or value == "":
             raise _invalid("missing_field", f"{name} is required", name)
         if not isinstance(value, str):
             raise _invalid("invalid_field", f"{name} must be a string", name)
+    return {name: payload[name] for name in names}
+
+
+def _objection_fields(body: bytes) -> dict[str, str]:
+    """The validated objection, or a 400 naming the first field that is wrong."""
+    payload = _string_fields(body, _OBJECTION_FIELDS)
     _checked_uscc(payload["uscc"])
     _checked_category(payload["category"])
     if len(payload["record_id"]) > MAX_RECORD_ID_LENGTH:
@@ -278,17 +329,15 @@ def _objection_fields(body: bytes) -> dict[str, str]:
             f"reason must be 1 to {MAX_REASON_LENGTH} characters of text",
             "reason",
         )
-    return {name: payload[name] for name in _OBJECTION_FIELDS}
+    return payload
 
 
-def _create_objection(
-    query: dict[str, str], headers: dict[str, str], body: bytes
-) -> tuple[int, Any]:
+def _idempotency_key(headers: dict[str, str], operation: str) -> str:
     key = headers.get("idempotency-key", "").strip()
     if not key:
         raise _invalid(
             "idempotency_key_required",
-            "POST /objections requires an Idempotency-Key header",
+            f"{operation} requires an Idempotency-Key header",
             "Idempotency-Key",
         )
     if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
@@ -297,46 +346,326 @@ def _create_objection(
             f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters",
             "Idempotency-Key",
         )
-    fields = _objection_fields(body)
-    # Keys are per API key, like the provider's; hashed so any text is a safe cache key.
+    return key
+
+
+def _replay(previous: dict[str, Any], fingerprint: str) -> Exception:
+    """What to raise for a key seen before: its stored answer, or a 409 when the key
+    came with another request."""
+    if previous["fingerprint"] != fingerprint:
+        return _ApiError(
+            409,
+            "idempotency_error",
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request "
+            "body; use a new key for a new request",
+            param="Idempotency-Key",
+        )
+    return _Replay(previous["status"], previous["body"])
+
+
+def _idempotent(
+    headers: dict[str, str],
+    key: str,
+    operation: str,
+    fields: dict[str, str],
+    perform: Callable[[], tuple[int, Any]],
+) -> tuple[int, Any]:
+    """Run ``perform`` once per Idempotency-Key: a retry gets the stored answer.
+
+    Keys are per API key, like the provider's, and hashed so any text is a safe cache
+    key. The stored answer is a success or a ``replayable`` error (the outcome of the
+    operation itself); a request refused before ``perform`` stores nothing.
+    """
     scope = headers.get("authorization", "")
     cache_key = _CACHE_PREFIX + hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
     fingerprint = hashlib.sha256(
-        json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
+        json.dumps(
+            {"operation": operation, **fields}, sort_keys=True, ensure_ascii=False
+        ).encode()
     ).hexdigest()
-    objection = {
-        "id": f"obj_{secrets.token_hex(12)}",
-        "status": "received",
-        "created": int(time.time()),
-        **fields,
-    }
-    stored = {"fingerprint": fingerprint, "status": 201, "body": objection}
+    previous = cache.get(cache_key)
+    if previous is not None:
+        raise _replay(previous, fingerprint)
+    failure: _ApiError | None = None
+    try:
+        status, payload = perform()
+    except _ApiError as error:
+        if not error.replayable:
+            raise
+        failure, status, payload = error, error.status, error.payload()
+    stored = {"fingerprint": fingerprint, "status": status, "body": payload}
     # add() is atomic: of two concurrent first requests only one stores its answer,
     # and the other replays it (or is refused) like any later retry.
     if not cache.add(cache_key, stored, IDEMPOTENCY_TTL):
         previous = cache.get(cache_key)
         if previous is not None:
-            if previous["fingerprint"] != fingerprint:
-                raise _ApiError(
-                    409,
-                    "idempotency_error",
-                    "idempotency_key_reused",
-                    "This Idempotency-Key was already used with a different request "
-                    "body; use a new key for a new objection",
-                    param="Idempotency-Key",
-                )
-            raise _Replay(previous["status"], previous["body"])
+            raise _replay(previous, fingerprint)
         cache.set(cache_key, stored, IDEMPOTENCY_TTL)  # expired in between
-    return 201, objection
+    if failure is not None:
+        raise failure
+    return status, payload
 
 
-class _Replay(Exception):
-    """The stored answer to an earlier request with the same Idempotency-Key."""
+def _create_objection(
+    query: dict[str, str], headers: dict[str, str], body: bytes
+) -> tuple[int, Any]:
+    key = _idempotency_key(headers, f"POST {_OBJECTIONS_PATH}")
+    fields = _objection_fields(body)
 
-    def __init__(self, status: int, payload: Any) -> None:
-        super().__init__(status)
-        self.status = status
-        self.payload = payload
+    def perform() -> tuple[int, Any]:
+        return 201, {
+            "id": f"obj_{secrets.token_hex(12)}",
+            "status": "received",
+            "created": int(time.time()),
+            **fields,
+        }
+
+    return _idempotent(headers, key, _OBJECTIONS_PATH, fields, perform)
+
+
+# --- Real-name verification ----------------------------------------------------------
+
+
+def _now() -> dt.datetime:
+    """The sandbox's clock (one place, so tests can move it)."""
+    return timezone.now()
+
+
+def _normalized_name(text: str) -> str:
+    """A name as the registry compares it: NFKC (full-width letters and brackets become
+    half-width), runs of white space as one, case folded."""
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def mask_contact(number: str) -> str:
+    """``13812340123`` → ``138****0123``: enough for the owner to recognise it."""
+    return number[:3] + "****" + number[-4:]
+
+
+def verification_code(verification_id: str) -> str:
+    """The 6-digit code of a challenge: an HMAC of its id with the deployment's secret.
+
+    Fixed per challenge (the outbox shows it, a test recomputes it) and not derivable
+    from the id without the key."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"verification|{verification_id}".encode(),
+        hashlib.sha256,
+    ).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+
+
+def _isoformat(timestamp: float) -> str:
+    moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _outbox_append(message: dict[str, Any]) -> None:
+    """Keep one "sent" message: numbered by an atomic counter, each in its own key, so
+    concurrent sends never overwrite each other."""
+    cache.add(_OUTBOX_PREFIX + "sequence", 0, None)
+    number = cache.incr(_OUTBOX_PREFIX + "sequence")
+    cache.set(f"{_OUTBOX_PREFIX}{number}", message, VERIFICATION_RECORD_TTL)
+
+
+def outbox_messages(limit: int = OUTBOX_SIZE) -> list[dict[str, Any]]:
+    """The latest messages the sandbox "sent", newest first (for the demo's outbox)."""
+    last = cache.get(_OUTBOX_PREFIX + "sequence") or 0
+    numbers = range(last, max(last - limit, 0), -1)
+    found = cache.get_many([f"{_OUTBOX_PREFIX}{number}" for number in numbers])
+    return [
+        found[f"{_OUTBOX_PREFIX}{number}"]
+        for number in numbers
+        if f"{_OUTBOX_PREFIX}{number}" in found
+    ]
+
+
+def _verification_fields(body: bytes) -> dict[str, str]:
+    payload = _string_fields(body, _VERIFICATION_FIELDS)
+    _checked_uscc(payload["uscc"])
+    if len(payload["legal_representative"]) > MAX_NAME_LENGTH:
+        raise _invalid(
+            "invalid_field",
+            f"legal_representative is longer than {MAX_NAME_LENGTH} characters",
+            "legal_representative",
+        )
+    return payload
+
+
+def _start_verification(uscc: str, legal_representative: str) -> tuple[int, Any]:
+    """Check the named legal representative against the registry, then "send" a code
+    to the registered contact. The registry's own values are never in an answer."""
+    today = timezone.localdate()
+    if today < firm_profile(uscc).founded_on:
+        raise _ApiError(
+            404,
+            "not_found",
+            "enterprise_not_found",
+            f"No enterprise {uscc} is registered on {today.isoformat()}",
+        )
+    (registration,) = records_for(uscc, "registration", today)
+    if registration["status"] != "active":
+        raise _ApiError(
+            409,
+            "verification_error",
+            "enterprise_not_active",
+            f"Enterprise {uscc} is not active in the registry; it cannot be verified",
+            replayable=True,
+        )
+    if _normalized_name(legal_representative) != _normalized_name(
+        registration["legal_representative"]
+    ):
+        raise _ApiError(
+            400,
+            "verification_error",
+            "legal_representative_mismatch",
+            "legal_representative is not the legal representative registered for "
+            "this enterprise",
+            param="legal_representative",
+            replayable=True,
+        )
+    verification_id = f"ver_{secrets.token_hex(12)}"
+    now = _now()
+    expires_at = now.timestamp() + VERIFICATION_TTL
+    contact = registered_contact(uscc)
+    code = verification_code(verification_id)
+    cache.set(
+        _VERIFICATION_PREFIX + verification_id,
+        {"uscc": uscc, "expires_at": expires_at},
+        VERIFICATION_RECORD_TTL,
+    )
+    _outbox_append(
+        {
+            "verification_id": verification_id,
+            "uscc": uscc,
+            "enterprise_name": registration["name"],
+            "to": contact,
+            "code": code,
+            "text": f"【信用深圳】{registration['name']}企业实名认证验证码：{code}，"
+            f"{VERIFICATION_TTL // 60}分钟内有效。如非本人操作，请忽略。",
+            "sent_at": now.timestamp(),
+            "expires_at": expires_at,
+        }
+    )
+    return 201, {
+        "id": verification_id,
+        "uscc": uscc,
+        "status": "pending",
+        "channel": "sms",
+        "masked_contact": mask_contact(contact),
+        "expires_at": _isoformat(expires_at),
+        "attempts_remaining": VERIFICATION_MAX_ATTEMPTS,
+    }
+
+
+def _create_verification(
+    query: dict[str, str], headers: dict[str, str], body: bytes
+) -> tuple[int, Any]:
+    key = _idempotency_key(headers, f"POST {_VERIFICATIONS_PATH}")
+    fields = _verification_fields(body)
+    return _idempotent(
+        headers,
+        key,
+        _VERIFICATIONS_PATH,
+        fields,
+        lambda: _start_verification(**fields),
+    )
+
+
+def _verification_error(
+    status: int, code: str, message: str, **extra: Any
+) -> _ApiError:
+    return _ApiError(
+        status, "verification_error", code, message, extra=extra, replayable=True
+    )
+
+
+def _check_code(verification_id: str, code: str) -> tuple[int, Any]:
+    """One confirmation attempt. Used, locked and expired are checked before the code,
+    so none of them can be probed with guesses."""
+    record = (
+        cache.get(_VERIFICATION_PREFIX + verification_id)
+        if _VERIFICATION_ID_RE.fullmatch(verification_id)
+        else None
+    )
+    if record is None:
+        raise _ApiError(
+            404,
+            "not_found",
+            "verification_not_found",
+            f"No verification {verification_id[:40]!r}",
+        )
+    used_key = f"{_VERIFICATION_PREFIX}{verification_id}:used"
+    failures_key = f"{_VERIFICATION_PREFIX}{verification_id}:failures"
+    if cache.get(used_key):
+        raise _verification_error(
+            409,
+            "verification_already_used",
+            "This verification was already confirmed; its code cannot be used again",
+        )
+    if (cache.get(failures_key) or 0) >= VERIFICATION_MAX_ATTEMPTS:
+        raise _verification_error(
+            409,
+            "verification_locked",
+            "Too many wrong codes: this verification is locked; start a new one",
+            attempts_remaining=0,
+        )
+    if _now().timestamp() >= record["expires_at"]:
+        raise _verification_error(
+            410,
+            "verification_expired",
+            "The code has expired; start a new verification",
+        )
+    if not hmac.compare_digest(code, verification_code(verification_id)):
+        cache.add(failures_key, 0, VERIFICATION_RECORD_TTL)
+        remaining = max(VERIFICATION_MAX_ATTEMPTS - cache.incr(failures_key), 0)
+        if remaining == 0:
+            raise _verification_error(
+                409,
+                "verification_locked",
+                "Wrong code, and no attempts are left: this verification is locked",
+                attempts_remaining=0,
+            )
+        raise _verification_error(
+            400,
+            "invalid_code",
+            f"Wrong code; {remaining} attempts left",
+            attempts_remaining=remaining,
+        )
+    # add() is atomic: of two concurrent right answers only one confirms.
+    if not cache.add(used_key, True, VERIFICATION_RECORD_TTL):
+        raise _verification_error(
+            409,
+            "verification_already_used",
+            "This verification was already confirmed; its code cannot be used again",
+        )
+    return 200, {
+        "id": verification_id,
+        "uscc": record["uscc"],
+        "status": "verified",
+        "verified_at": _isoformat(_now().timestamp()),
+    }
+
+
+def _confirm_verification(
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    verification_id: str,
+) -> tuple[int, Any]:
+    key = _idempotency_key(headers, f"POST {_VERIFICATIONS_PATH}/{{id}}/confirm")
+    fields = _string_fields(body, ("code",))
+    if not _CODE_RE.fullmatch(fields["code"]):
+        raise _invalid("invalid_field", "code must be 6 digits", "code")
+    return _idempotent(
+        headers,
+        key,
+        f"{_VERIFICATIONS_PATH}/{verification_id}/confirm",
+        fields,
+        lambda: _check_code(verification_id, fields["code"]),
+    )
 
 
 _Handler = Callable[..., tuple[int, Any]]
@@ -348,6 +677,8 @@ def _route(method: str, path: str) -> tuple[_Handler, dict[str, str]]:
         (_RECORDS_RE, {"GET": _list_records}),
         (_ENTERPRISE_RE, {"GET": _get_enterprise}),
         (_OBJECTIONS_PATH, {"POST": _create_objection}),
+        (_VERIFICATIONS_PATH, {"POST": _create_verification}),
+        (_CONFIRM_RE, {"POST": _confirm_verification}),
     ]
     for pattern, methods in routes:
         match: dict[str, str] | None

@@ -36,7 +36,7 @@ def records_read(
     """The enterprise's records of ``category``, if the reader may see them now."""
     if category not in RECORD_MODELS:
         raise ConsentRequired(f"Unknown category {category!r}.")
-    queryset = RECORD_MODELS[category].objects.filter(enterprise=enterprise)
+    queryset = RECORD_MODELS[category]._default_manager.filter(enterprise=enterprise)
     if borrower_selectors.user_is_enterprise_member(user=user, enterprise=enterprise):
         return queryset
     if organization is None:
@@ -69,7 +69,7 @@ def enterprise_data_overview(*, enterprise: Enterprise) -> list[dict]:
     for category in Category:
         stats = (
             RECORD_MODELS[category]
-            .objects.filter(enterprise=enterprise)
+            ._default_manager.filter(enterprise=enterprise)
             .aggregate(count=Count("pk"), fetched=Max("fetched_at"))
         )
         overview.append(

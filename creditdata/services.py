@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,7 +25,7 @@ from accounts.models import User
 from borrowers import lock_objects as borrower_lock_objects
 from borrowers import selectors as borrower_selectors
 from borrowers import services as borrower_services
-from borrowers.exceptions import ConsentRequired
+from borrowers.exceptions import ConsentRequired, EnterpriseNotVerified
 from borrowers.models import (
     AccessChannel,
     ConsentPurpose,
@@ -32,6 +33,7 @@ from borrowers.models import (
     Enterprise,
 )
 from core import jobs
+from core.exceptions import TooSoon
 from creditdata.categories import MalformedRecord, parse_record
 from creditdata.client import ProviderClient
 from creditdata.exceptions import (
@@ -71,7 +73,18 @@ def ingestion_request(
     requested_by: User | None,
     categories: list[str] | None = None,
 ) -> IngestionRun:
-    """Queue a pull of the enterprise's data under its platform scoring consent."""
+    """Queue a pull of the enterprise's data under its platform scoring consent.
+
+    Nothing is pulled for an enterprise that has not passed real-name verification
+    (``EnterpriseNotVerified``, a ``ConsentRequired``)."""
+    if not borrower_selectors.enterprise_is_verified(enterprise=enterprise):
+        raise EnterpriseNotVerified(
+            _(
+                "%(name)s is not verified yet: complete the real-name verification "
+                "before any data is pulled."
+            )
+            % {"name": enterprise.name}
+        )
     authorization = (
         borrower_selectors.active_authorizations(enterprise=enterprise)
         .filter(
@@ -102,6 +115,51 @@ def ingestion_request(
 
     jobs.enqueue(ingest_run, run.pk)
     return run
+
+
+@transaction.atomic
+def ingestion_request_now(
+    *, enterprise: Enterprise, requested_by: User
+) -> IngestionRun:
+    """The owner's "refresh now": a pull, at most one at a time and one per
+    ``PULL_NOW_MIN_INTERVAL_SECONDS`` per enterprise (each pull reads every category
+    from the provider, whose quota the platform shares). The enterprise row is locked
+    so two clicks at once make one pull."""
+    Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+    latest = (
+        IngestionRun.objects.filter(enterprise=enterprise)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if latest is not None and latest.status in OPEN_STATUSES:
+        raise TooSoon(
+            _("A data pull is already in progress; this page updates when it ends."),
+            retry_at=None,
+        )
+    if latest is not None:
+        retry_at = latest.created_at + timedelta(
+            seconds=settings.PULL_NOW_MIN_INTERVAL_SECONDS
+        )
+        if retry_at > timezone.now():
+            raise TooSoon(
+                _(
+                    "Your data was pulled a moment ago; you can refresh it again "
+                    "after %(time)s."
+                )
+                % {"time": timezone.localtime(retry_at).strftime("%H:%M")},
+                retry_at=retry_at,
+            )
+    return ingestion_request(enterprise=enterprise, requested_by=requested_by)
+
+
+def _progress(run: IngestionRun, results: dict[str, dict]) -> None:
+    """Record how far a running pull has got, for the pull page's progress bar (one
+    small update per category; the run's final state is written by ``_finish``)."""
+    IngestionRun.objects.filter(pk=run.pk).update(
+        category_results=results,
+        records_written=run.records_written,
+        updated_at=timezone.now(),
+    )
 
 
 def _claim(run_pk: int) -> IngestionRun | None:
@@ -181,7 +239,7 @@ def _write_category(
         if rows:
             # The key is the enterprise's: the provider's ids are unique only per
             # enterprise, so another enterprise's row with the same id is never touched.
-            model.objects.bulk_create(
+            model._default_manager.bulk_create(
                 rows,
                 batch_size=500,
                 update_conflicts=True,
@@ -209,7 +267,9 @@ def _replace_findings(*, run: IngestionRun, category: str) -> None:
         if f.name not in ("id", "enterprise", "source", "fetched_at", "ingestion_run")
     ]
     stored = list(
-        model.objects.filter(enterprise_id=run.enterprise_id).values(*field_names)
+        model._default_manager.filter(enterprise_id=run.enterprise_id).values(
+            *field_names
+        )
     )
     findings = check_records(category, stored, today=timezone.localdate())
     DataQualityFinding.objects.filter(
@@ -246,6 +306,15 @@ def ingestion_execute(
     run = IngestionRun.objects.select_related("enterprise", "authorization").get(
         pk=run.pk
     )
+    if not borrower_selectors.enterprise_is_verified(enterprise=run.enterprise):
+        # Defence in depth: a run is only ever queued for a verified enterprise.
+        run.category_results = {}
+        _finish(
+            run,
+            IngestionStatus.CANCELLED,
+            _("Cancelled: the enterprise is not verified."),
+        )
+        return run
     client = client or provider_client()
     results: dict[str, dict] = {}
     run.records_written = 0
@@ -263,6 +332,7 @@ def ingestion_execute(
         except (MalformedRecord, MalformedResponse) as error:
             failed = True
             results[category] = {"status": "malformed", "error": str(error)[:500]}
+            _progress(run, results)
             logger.error(
                 "ingestion run=%s category=%s: malformed provider data, nothing stored: %s",
                 run.pk,
@@ -273,6 +343,7 @@ def ingestion_execute(
         except ProviderError as error:
             failed = True
             results[category] = {"status": "provider_error", "error": str(error)[:500]}
+            _progress(run, results)
             logger.error("ingestion run=%s category=%s: %s", run.pk, category, error)
             continue
         try:
@@ -283,6 +354,7 @@ def ingestion_execute(
             return _cancel(run, results)
         results[category] = {"status": "ok", "records": written}
         run.records_written += written
+        _progress(run, results)
     run.category_results = results
     if failed:
         _finish(

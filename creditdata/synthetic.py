@@ -373,6 +373,24 @@ def firm_profile(uscc: str) -> FirmProfile:
     )
 
 
+# Mainland mobile number prefixes the synthetic registered contacts use.
+_MOBILE_PREFIXES = (
+    *("135", "136", "137", "138", "139"),
+    *("150", "158", "186", "188", "189"),
+)
+
+
+def registered_contact(uscc: str) -> str:
+    """The mobile number the registry holds for the enterprise's legal representative:
+    where the sandbox "sends" real-name verification codes.
+
+    Drawn from its own seed, so adding it changed no other generated value.
+    """
+    rng = _rng("contact", uscc)
+    number = min(int(rng.random() * 10**8), 10**8 - 1)  # random() only: see _normal
+    return _pick(rng, _MOBILE_PREFIXES) + f"{number:08d}"
+
+
 def true_default_probability(profile: FirmProfile) -> float:
     """The 12-month PD: ``1 / (1 + exp(-(-2.8 - 1.3 * health)))``.
 

@@ -16,6 +16,6 @@ from workflows import credit_data
 def ingest_run(run_pk: int) -> str | None:
     """Pull one enterprise's consented categories. Idempotent: a finished run is skipped,
     a redelivered one starts again and upserts the same rows. A successful pull
-    refreshes the enterprise's features (``workflows.credit_data.pull_execute``)."""
+    refreshes the enterprise's features and scores it (``workflows.credit_data.pull_execute``)."""
     run = credit_data.pull_execute(run_pk=run_pk)
     return None if run is None else run.status

@@ -17,11 +17,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import operator_membership
+from accounts.decorators import operator_membership, signed_in_user
 from accounts.models import OrganizationKind
 from accounts.selectors import membership_for
 from borrowers import selectors as borrower_selectors
@@ -31,45 +32,72 @@ from borrowers.forms import ConsentForm
 from borrowers.models import AccessChannel, CreditAuthorization, Enterprise
 from core import signing
 from core.codes import Category
+from core.exceptions import TooSoon
 from core.middleware import request_id_of
 from core.signing import SignatureVerificationError
 from creditdata import selectors, services
 from creditdata.categories import RECORD_FIELDS
 from creditdata.exceptions import EventReplayed
+from creditdata.quality import FindingRule
 from workflows import credit_data, provider_events
 
 logger = logging.getLogger(__name__)
 
 
 def _my_enterprise(request: HttpRequest) -> Enterprise:
-    enterprise = borrower_selectors.enterprise_for_user(user=request.user)
+    enterprise = borrower_selectors.enterprise_for_user(user=signed_in_user(request))
     if enterprise is None:
         raise Http404(_("You do not belong to a registered enterprise."))
     return enterprise
 
 
-def _record_rows(category: str, queryset, page_number) -> tuple[list[str], object]:
+def _record_rows(category: str, queryset, page_number) -> tuple[list[dict], object]:
     """The columns shown and page ``page_number`` (50 rows a page) of ``queryset``'s
-    records, as dicts: two queries (the count, the page's slice) however many
-    records there are. A choice's code is shown as its label.
+    records: two queries (the count, the page's slice) however many records there
+    are.
+
+    A column is its header (the field's name, capitalized, in the active language)
+    and how its cells are shown (``FieldSpec.display``); a row is its cells in column
+    order. A coded value is replaced by its label here, so no stored code reaches the
+    page; the template formats months, money, numbers and flags for the locale.
 
     Bad page input is ``Paginator.get_page``'s: not a number is the first page, a
     number out of range (past the end, zero or less) the last one."""
     model = queryset.model
-    columns = [spec.name for spec in RECORD_FIELDS[category]]
+    specs = RECORD_FIELDS[category]
+    names = [spec.name for spec in specs]
     ordered = queryset.order_by(*model._meta.ordering, "pk")  # pages never overlap
     page = Paginator(
-        ordered.values("source", "source_id", "fetched_at", *columns), 50
+        ordered.values("source", "source_id", "fetched_at", *names), 50
     ).get_page(page_number)
+    fields = {name: model._meta.get_field(name) for name in names}
+    columns = [
+        {
+            "name": spec.name,
+            "label": capfirst(fields[spec.name].verbose_name),
+            "display": spec.display,
+        }
+        for spec in specs
+    ]
     labels = {
-        column: dict(field.flatchoices)
-        for column in columns
-        if (field := model._meta.get_field(column)).choices
+        name: dict(field.flatchoices) for name, field in fields.items() if field.choices
     }
-    rows = [dict(row) for row in page.object_list]
-    for row in rows:
-        for column, label_of in labels.items():
-            row[column] = label_of.get(row[column], row[column])
+    rows = []
+    for values in page.object_list:
+        cells = []
+        for spec in specs:
+            value = values[spec.name]
+            if spec.name in labels and value is not None:
+                value = labels[spec.name].get(value, value)
+            cells.append({"display": spec.display, "value": value})
+        rows.append(
+            {
+                "cells": cells,
+                "source": values["source"],
+                "source_id": values["source_id"],
+                "fetched_at": values["fetched_at"],
+            }
+        )
     page.object_list = rows
     return columns, page
 
@@ -83,21 +111,10 @@ def _render_records(request, enterprise, category, queryset, back_url) -> HttpRe
             "enterprise": enterprise,
             "category": Category(category),
             "columns": columns,
-            "column_labels": _column_labels(category),
             "page": page,
             "back_url": back_url,
         },
     )
-
-
-def _column_labels(category: str) -> list[str]:
-    from creditdata.models import RECORD_MODELS
-
-    model = RECORD_MODELS[category]
-    return [
-        str(model._meta.get_field(spec.name).verbose_name)
-        for spec in RECORD_FIELDS[category]
-    ]
 
 
 # --- the SME's own pages ---------------------------------------------------------------
@@ -128,7 +145,7 @@ def my_data_category(request: HttpRequest, category: str) -> HttpResponse:
     queryset = selectors.records_read(
         enterprise=enterprise,
         category=category,
-        user=request.user,
+        user=signed_in_user(request),
         organization=enterprise.organization,
         purpose=None,
         channel=AccessChannel.WEB,
@@ -144,9 +161,12 @@ def my_data_category(request: HttpRequest, category: str) -> HttpResponse:
 def pull_now(request: HttpRequest) -> HttpResponse:
     enterprise = _my_enterprise(request)
     try:
-        run = services.ingestion_request(
-            enterprise=enterprise, requested_by=request.user
+        run = services.ingestion_request_now(
+            enterprise=enterprise, requested_by=signed_in_user(request)
         )
+    except TooSoon as error:
+        messages.warning(request, error.message)
+        return redirect("creditdata:my_data")
     except ConsentRequired as error:
         messages.error(request, error.message)
         return redirect("creditdata:consent_new")
@@ -180,7 +200,9 @@ def my_consents(request: HttpRequest) -> HttpResponse:
 
 
 def _is_owner(request: HttpRequest, enterprise: Enterprise) -> bool:
-    membership = membership_for(user=request.user, kind=OrganizationKind.ENTERPRISE)
+    membership = membership_for(
+        user=signed_in_user(request), kind=OrganizationKind.ENTERPRISE
+    )
     return bool(
         membership
         and membership.organization_id == enterprise.organization_id
@@ -239,7 +261,7 @@ def consent_new(request: HttpRequest) -> HttpResponse:
                             categories=data["categories"],
                             months=data["months"],
                             retention_days=data["retention_days"],
-                            granted_by=request.user,
+                            granted_by=signed_in_user(request),
                             language=language,
                             notice_sha256=data["notice_sha256"],
                         )
@@ -258,9 +280,11 @@ def consent_new(request: HttpRequest) -> HttpResponse:
                 if error.field == "notice_sha256":
                     status = 409
         if preview is not None:
-            # Carry the fingerprint of exactly the text shown into the grant step.
-            form.data = form.data.copy()
-            form.data["notice_sha256"] = preview["sha256"]
+            # Carry the fingerprint of exactly the text shown into the grant step
+            # (a preview exists only for a valid form, bound to ``request.POST``).
+            bound = request.POST.copy()
+            bound["notice_sha256"] = preview["sha256"]
+            form.data = bound
     return render(
         request,
         "creditdata/consent_new.html",
@@ -282,7 +306,7 @@ def consent_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         credit_data.consent_revoke(
             authorization=authorization,
-            revoked_by=request.user,
+            revoked_by=signed_in_user(request),
             reason=request.POST.get("reason", ""),
         )
     except BorrowersError as error:
@@ -324,7 +348,13 @@ def operator_data_quality(request: HttpRequest) -> HttpResponse:
         request,
         "creditdata/operator_data_quality.html",
         {
-            "summary": selectors.data_quality_summary(),
+            "summary": [
+                {
+                    **row,
+                    "label": dict(FindingRule.choices).get(row["rule"], row["rule"]),
+                }
+                for row in selectors.data_quality_summary()
+            ],
             "page": page,
             "rule": rule,
             "category": category,
@@ -346,7 +376,7 @@ def operator_records(
         queryset = selectors.records_read(
             enterprise=enterprise,
             category=category,
-            user=request.user,
+            user=signed_in_user(request),
             organization=membership.organization,
             purpose=None,
             channel=AccessChannel.WEB,

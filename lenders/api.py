@@ -8,7 +8,9 @@ A lender administrator signed in to the portal may use the same endpoints with t
 session; scopes do not apply to sessions, the services' role checks do.
 
 Every write goes through ``lenders.services``: the API is a transport, not a second
-set of rules. Domain errors become HTTP answers here: ``InvalidProduct`` → 400 with
+set of rules. A change to a listed product's reviewed terms is not applied: it is a
+pending revision the platform reviews, answered ``202`` with the revision (the
+product keeps its listed terms until then; ``latest_revision`` shows it). Domain errors become HTTP answers here: ``InvalidProduct`` → 400 with
 field errors, ``NotPermitted`` → 403, ``TransitionNotAllowed`` → 409. The bodies of
 those answers, and their place in the OpenAPI schema, are ``core.api``'s (one shape for
 a 400, one for everything else); docs/api.md is the integrators' description.
@@ -40,6 +42,7 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -69,10 +72,12 @@ from core.api import (
 from core.codes import DISTRICTS, INDUSTRIES, Category
 from lenders.apikeys import ApiKeyAuthentication
 from lenders.exceptions import InvalidProduct, NotPermitted, TransitionNotAllowed
-from lenders.models import ApiKey, Lender, LoanProduct
-from lenders.selectors import lender_for_user
+from lenders.models import ApiKey, Lender, LoanProduct, LoanProductRevision
+from lenders.selectors import lender_for_user, with_latest_revision
 from lenders.services import (
     PRODUCT_FIELDS,
+    REVIEWED_TERMS,
+    ProductChange,
     product_create,
     product_transition,
     product_update,
@@ -343,7 +348,67 @@ def field_errors(error: InvalidProduct) -> serializers.ValidationError:
     return serializers.ValidationError(errors)
 
 
-POSITIVE_INTEGER_MAX = 2**31 - 1
+def _listed_terms(product: LoanProduct) -> dict[str, Any]:
+    """The product's terms, its places read through ``.all()`` (the prefetch)."""
+    return product.terms(
+        regions=[row.district for row in product.districts.all()],
+        industries=[row.industry for row in product.industries.all()],
+    )
+
+
+class RevisionChangeSerializer(serializers.Serializer):
+    """One reviewed field a revision changes."""
+
+    field = serializers.CharField(help_text="The product field (or `regions`, …).")
+    listed = serializers.JSONField(help_text="Its listed value, as the product has it.")
+    proposed = serializers.JSONField(help_text="The value the revision proposes.")
+
+
+class ProductRevisionSerializer(serializers.ModelSerializer):
+    """A change to a listed product's reviewed terms, as the platform reviews it.
+
+    ``status``: ``pending`` (waiting; the product keeps its listed terms),
+    ``approved`` (now the listed terms, as version ``current_version``),
+    ``returned`` (refused: ``operator_note`` says why; edit the product again) or
+    ``withdrawn`` (the terms were edited back, or the product delisted).
+    """
+
+    product = serializers.CharField(source="product.code", read_only=True)
+    changes = serializers.SerializerMethodField(
+        help_text="The reviewed fields it changes, against the listed terms."
+    )
+    proposed = serializers.JSONField(
+        read_only=True,
+        help_text="The whole product as it would be listed (a version's `terms`).",
+    )
+    proposed_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = LoanProductRevision
+        ref_name = "ProductRevision"
+        fields = (
+            "id",
+            "product",
+            "status",
+            "base_version",
+            "edits",
+            "changes",
+            "proposed",
+            "operator_note",
+            "proposed_at",
+            "updated_at",
+            "decided_at",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(RevisionChangeSerializer(many=True))
+    def get_changes(self, revision: LoanProductRevision) -> list[dict[str, Any]]:
+        listed = _listed_terms(revision.product)
+        return [
+            {"field": name, "listed": listed[name], "proposed": revision.proposed[name]}
+            for name in REVIEWED_TERMS
+            if name in revision.proposed and listed.get(name) != revision.proposed[name]
+        ]
 
 
 class ProductSerializer(StrictModelSerializer):
@@ -374,6 +439,12 @@ class ProductSerializer(StrictModelSerializer):
         max_length=20,
         help_text="Data categories the SME must consent to share.",
     )
+    latest_revision = ProductRevisionSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The newest change proposed for the listed product (pending, "
+        "approved, returned or withdrawn); null if none ever was.",
+    )
 
     class Meta:
         model = LoanProduct
@@ -385,6 +456,7 @@ class ProductSerializer(StrictModelSerializer):
             "status",
             "review_comment",
             "current_version",
+            "latest_revision",
             "submitted_at",
             "listed_at",
             "created_at",
@@ -400,12 +472,8 @@ class ProductSerializer(StrictModelSerializer):
             "created_at",
             "updated_at",
         )
-        # The months fit the PostgreSQL column (PositiveIntegerField); without this the
-        # bound, and so the schema, would be SQLite's 64-bit one on SQLite.
-        extra_kwargs = {
-            "term_min": {"max_value": POSITIVE_INTEGER_MAX},
-            "term_max": {"max_value": POSITIVE_INTEGER_MAX},
-        }
+        # The months' bounds (1 to 360) and the response time's (1 to 60 working
+        # days) come from the model's validators, so the schema states them.
 
     def validate_code(self, value: str) -> str:
         """A duplicate code is the client's field error, checked before the service.
@@ -452,12 +520,14 @@ class ProductSerializer(StrictModelSerializer):
     def update(
         self, instance: LoanProduct, validated_data: dict[str, Any]
     ) -> LoanProduct:
+        """The services' ``ProductChange`` is kept in ``self.change``: the view
+        answers 202 with the revision when the edit went to review."""
         # Omitted regions / industries stay as they are (None), even on PUT: a client
         # that does not know about them must not wipe them.
         regions = validated_data.pop("districts", None)
         industries = validated_data.pop("industries", None)
         try:
-            return product_update(
+            self.change: ProductChange = product_update(
                 product=instance,
                 actor=self.context["request"].user,
                 data=validated_data,
@@ -466,6 +536,7 @@ class ProductSerializer(StrictModelSerializer):
             )
         except InvalidProduct as error:
             raise field_errors(error) from None
+        return self.change.product
 
 
 class ProductUpdateSerializer(ProductSerializer):
@@ -492,11 +563,28 @@ CONFLICT = {
         ErrorSerializer, description="The product's status does not allow this."
     )
 }
+PENDING_REVIEW = {
+    202: OpenApiResponse(
+        ProductRevisionSerializer,
+        description="The product is listed and the edit changes reviewed terms: "
+        "they wait for the platform's review as this revision, and the product "
+        "keeps its listed terms until it is approved.",
+    )
+}
+REVIEW_DESCRIPTION = (
+    "A draft or delisted product changes at once (200). A listed product's "
+    "`description`, `name_en` and `description_en` change at once too; a change "
+    "to any other term is a pending revision the platform reviews (202 with the "
+    "revision; a later edit updates it; editing the terms back to the listed ones "
+    "withdraws it)."
+)
 
 
 EXAMPLE_TERMS: dict[str, Any] = {
     "name": "科创快贷",
+    "name_en": "Tech Quick Loan",
     "description": "纯信用，线上申请。",
+    "description_en": "Unsecured; apply online.",
     "product_type": "tax_based",
     "guarantee_type": "none",
     "amount_min": "100000.00",
@@ -569,15 +657,17 @@ class ClientLanguageMixin:
     update=extend_schema(
         operation_id="products_update",
         summary="Replace a product's terms",
+        description=REVIEW_DESCRIPTION,
         request=ProductUpdateSerializer,
-        responses={200: ProductSerializer, **NOT_FOUND, **CONFLICT},
+        responses={200: ProductSerializer, **PENDING_REVIEW, **NOT_FOUND, **CONFLICT},
         examples=[UPDATE_EXAMPLE],
     ),
     partial_update=extend_schema(
         operation_id="products_partial_update",
         summary="Change some of a product's terms",
+        description=REVIEW_DESCRIPTION,
         request=ProductUpdateSerializer,
-        responses={200: ProductSerializer, **NOT_FOUND, **CONFLICT},
+        responses={200: ProductSerializer, **PENDING_REVIEW, **NOT_FOUND, **CONFLICT},
         examples=[PATCH_EXAMPLE],
     ),
 )
@@ -620,8 +710,10 @@ class ProductViewSet(
     def get_queryset(self) -> QuerySet[LoanProduct]:
         if getattr(self, "swagger_fake_view", False) or self.lender is None:
             return LoanProduct.objects.none()
-        return LoanProduct.objects.filter(lender=self.lender).prefetch_related(
-            "districts", "industries"
+        return with_latest_revision(
+            LoanProduct.objects.filter(lender=self.lender).prefetch_related(
+                "districts", "industries"
+            )
         )
 
     def get_serializer_class(self) -> type[ProductSerializer]:
@@ -644,6 +736,23 @@ class ProductViewSet(
         elif isinstance(exc, TransitionNotAllowed):
             exc = Conflict(exc.message)
         return super().handle_exception(exc)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """DRF's update, answering 202 with the revision when the edit went to
+        the platform's review instead of changing the listed product."""
+        partial = kwargs.pop("partial", False)
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        change: ProductChange = serializer.change
+        if change.revision is not None:
+            return Response(
+                ProductRevisionSerializer(change.revision).data,
+                status=status.HTTP_202_ACCEPTED,
+            )
+        product = self.get_queryset().get(pk=instance.pk)
+        return Response(self.get_serializer(product).data)
 
     def _transition(self, action_name: str) -> Response:
         product = product_transition(

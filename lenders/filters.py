@@ -20,6 +20,7 @@ from django import forms
 from django.db.models import Exists, F, OrderBy, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core import widgets
 from core.codes import DISTRICTS, INDUSTRIES
 from lenders.models import (
     GuaranteeType,
@@ -95,9 +96,22 @@ def lenders_with_listed_products() -> QuerySet[Lender]:
     has_listed = Exists(
         LoanProduct.objects.filter(lender=OuterRef("pk"), status=ProductStatus.LISTED)
     )
-    return Lender.objects.filter(has_listed, is_active=True).order_by(
-        "short_name", "pk"
+    return (
+        Lender.objects.filter(has_listed, is_active=True)
+        .select_related("organization")
+        .order_by("short_name", "pk")
     )
+
+
+class LenderChoiceField(forms.ModelChoiceField):
+    """Banks by their short name in the page's language (English on /en/)."""
+
+    def label_from_instance(self, obj: Lender) -> str:
+        return obj.display_short_name
+
+
+class LenderFilter(django_filters.ModelChoiceFilter):
+    field_class = LenderChoiceField
 
 
 class IntegerFilter(django_filters.NumberFilter):
@@ -117,7 +131,7 @@ class CheckedFilter(django_filters.Filter):
     field_class = forms.BooleanField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", forms.CheckboxInput)
+        kwargs.setdefault("widget", widgets.CheckboxInput)
         super().__init__(*args, **kwargs)
 
     def filter(self, qs: QuerySet, value: Any) -> QuerySet:
@@ -164,6 +178,7 @@ class ProductFilterSet(django_filters.FilterSet):
         max_digits=14,
         decimal_places=2,
         help_text=_("Products that lend this amount."),
+        widget=widgets.NumberInput,
     )
     term = IntegerFilter(
         label=_("Term (months)"),
@@ -171,6 +186,7 @@ class ProductFilterSet(django_filters.FilterSet):
         min_value=1,
         max_value=600,
         help_text=_("Products that lend for this many months."),
+        widget=widgets.NumberInput,
     )
     max_rate = django_filters.NumberFilter(
         label=_("Highest acceptable annual rate (%)"),
@@ -179,6 +195,7 @@ class ProductFilterSet(django_filters.FilterSet):
         max_digits=5,
         decimal_places=2,
         help_text=_("Products whose lowest rate is at most this."),
+        widget=widgets.NumberInput,
     )
     district = django_filters.ChoiceFilter(
         label=_("District"),
@@ -186,6 +203,7 @@ class ProductFilterSet(django_filters.FilterSet):
         empty_label=_("Any district"),
         method="filter_district",
         help_text=_("Includes products offered city-wide."),
+        widget=widgets.Select,
     )
     industry = django_filters.ChoiceFilter(
         label=_("Industry"),
@@ -193,6 +211,7 @@ class ProductFilterSet(django_filters.FilterSet):
         empty_label=_("Any industry"),
         method="filter_industry",
         help_text=_("Includes products open to every industry."),
+        widget=widgets.Select,
     )
     pure_credit = CheckedFilter(label=TAG_LABELS["pure_credit"])
     fully_online = CheckedFilter(label=TAG_LABELS["fully_online"])
@@ -200,16 +219,18 @@ class ProductFilterSet(django_filters.FilterSet):
     interest_subsidy = CheckedFilter(label=POLICY_LABELS["interest_subsidy"])
     risk_compensation = CheckedFilter(label=POLICY_LABELS["risk_compensation"])
     government_guarantee = CheckedFilter(label=POLICY_LABELS["government_guarantee"])
-    lender = django_filters.ModelChoiceFilter(
+    lender = LenderFilter(
         label=_("Lender"),
         queryset=lenders_with_listed_products(),
         empty_label=_("Any bank"),
+        widget=widgets.Select,
     )
     sort = django_filters.ChoiceFilter(
         label=_("Sort by"),
         choices=ProductSort.CHOICES,
         empty_label=None,
         method="keep_order_for_later",
+        widget=widgets.Select,
     )
 
     class Meta:
@@ -254,6 +275,17 @@ class ProductFilterSet(django_filters.FilterSet):
         return queryset
 
     # --- FilterSet hooks --------------------------------------------------------------
+
+    _form_class: type[forms.Form] | None = None
+
+    def get_form_class(self) -> type[forms.Form]:
+        """The form class, built once: django-filter builds a new class (and runs the
+        form metaclass over every field) for every request. Its fields are the same
+        on every request, and each form instance copies them anyway."""
+        cls = type(self)
+        if cls.__dict__.get("_form_class") is None:
+            cls._form_class = super().get_form_class()
+        return cls._form_class  # type: ignore[return-value]
 
     @property
     def sort_key(self) -> str:

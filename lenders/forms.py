@@ -33,9 +33,22 @@ class ProductForm(forms.ModelForm):
     class Meta:
         model = LoanProduct
         fields = [f for f in PRODUCT_FIELDS if f != "required_categories"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "description_en": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "name_en": _("Shown on the English pages; empty = the Chinese name."),
+            "description_en": _(
+                "Shown on the English pages; empty = the Chinese description."
+            ),
+        }
 
-    def __init__(self, *args, editing: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *args, editing: bool = False, proposal: dict | None = None, **kwargs
+    ) -> None:
+        """``proposal``: the terms of the product's pending revision, shown instead
+        of the listed ones, so the bank edits what it last asked for."""
         super().__init__(*args, **kwargs)
         if editing:
             self.fields["code"].disabled = True
@@ -49,6 +62,12 @@ class ProductForm(forms.ModelForm):
             self.fields[
                 "required_categories"
             ].initial = self.instance.required_categories
+        if proposal and not self.is_bound:
+            for name, value in proposal.items():
+                if name in ("regions", "industries", "required_categories"):
+                    self.fields[name].initial = list(value)
+                elif name in self.fields and name != "code":
+                    self.initial[name] = value
 
     def _post_clean(self) -> None:
         # Model validation (ranges, legal cap) runs in the service, which reports every
@@ -84,6 +103,12 @@ class WebhookEndpointForm(forms.Form):
 
 class LenderOnboardingForm(forms.Form):
     name = forms.CharField(label=_("Registered name"), max_length=200)
+    name_en = forms.CharField(
+        label=_("English name"),
+        max_length=200,
+        required=False,
+        help_text=_("Shown on the English pages; empty = the registered name."),
+    )
     short_name = forms.CharField(label=_("Short name"), max_length=50)
     licence_number = forms.CharField(
         label=_("Financial licence number"), max_length=50, required=False

@@ -3,23 +3,33 @@ webhooks.
 
 A product moves draft → pending review → listed → delisted (``lenders.lifecycle`` is
 the single transition table); only listed products are public. Every listing and
-every change to a listed product stores a ``LoanProductVersion``, so an application
-always shows the terms it was made under. Ranges are database constraints, so no
-code path can store an inverted or non-positive range.
+change to a listed product's terms stores a ``LoanProductVersion``, so an application
+always shows the terms it was made under. A change to a listed product's reviewed terms
+is first a ``LoanProductRevision`` the platform approves or returns; only the fields in
+``lifecycle.REVIEW_EXEMPT_FIELDS`` apply at once. Ranges and upper bounds are database
+constraints, so no code path can store an inverted, non-positive or absurd value.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from accounts.models import Organization, User
+from accounts.models import Organization, User, localized
 from core.codes import DISTRICTS, INDUSTRIES
-from core.fields import money_field, percent_field
+from core.fields import EncryptedTextField, money_field, percent_field
 from core.models import TimeStampedModel
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Lender(TimeStampedModel):
@@ -48,6 +58,18 @@ class Lender(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.short_name or self.name
+
+    @property
+    def display_name(self) -> str:
+        """The bank's name in the page's language: its organization's English name
+        on English pages when it has one, the registered (Chinese) name otherwise.
+        Read it with ``organization`` selected, or it costs a query."""
+        return localized(self.name, self.organization.name_en)
+
+    @property
+    def display_short_name(self) -> str:
+        """As ``display_name``, for the short name cards and filters show."""
+        return localized(self.short_name or self.name, self.organization.name_en)
 
 
 class Branch(TimeStampedModel):
@@ -122,6 +144,33 @@ class ProductStatus(models.TextChoices):
     DELISTED = "delisted", _("Delisted")
 
 
+#: Hard ceilings, written into the database as check constraints. The deployment's
+#: own limits (``LOAN_PRODUCT_AMOUNT_MAX``, ``LOAN_RATE_CAP``) are settings, and a
+#: setting cannot be a constraint's value: ``LoanProduct.clean`` checks the lower of
+#: the setting and the ceiling, and the database refuses anything above the ceiling.
+TERM_MAX_MONTHS = 360  # 30 years: the longest mortgage term banks offer
+RESPONSE_DAYS_MAX = 60  # working days, about three months
+YEARS_IN_BUSINESS_MAX = 50
+AMOUNT_CEILING = Decimal("10000000000.00")  # CNY 10 billion, far above any SME loan
+# Interest above 36 % a year is void under the Supreme People's Court's private
+# lending rules: no product may advertise it, whatever LOAN_RATE_CAP says.
+RATE_CEILING = Decimal("36.00")
+
+
+def amount_cap() -> Decimal:
+    """The highest amount a product may offer: the setting, never above the ceiling."""
+    from django.conf import settings
+
+    return min(Decimal(settings.LOAN_PRODUCT_AMOUNT_MAX), AMOUNT_CEILING)
+
+
+def rate_cap() -> Decimal:
+    """The highest annual rate a product may advertise (setting, under the ceiling)."""
+    from django.conf import settings
+
+    return min(Decimal(settings.LOAN_RATE_CAP), RATE_CEILING)
+
+
 GRADE_CHOICES = [("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")]
 TAX_GRADE_CHOICES = [("A", "A"), ("B", "B"), ("M", "M"), ("C", "C"), ("D", "D")]
 
@@ -135,7 +184,11 @@ class LoanProduct(TimeStampedModel):
     )
     code = models.SlugField(_("product code"), max_length=40)
     name = models.CharField(_("name"), max_length=120)
+    name_en = models.CharField(_("English name"), max_length=120, blank=True)
     description = models.TextField(_("description"), max_length=4000, blank=True)
+    description_en = models.TextField(
+        _("English description"), max_length=4000, blank=True
+    )
     product_type = models.CharField(
         _("product type"), max_length=30, choices=ProductType.choices
     )
@@ -147,8 +200,14 @@ class LoanProduct(TimeStampedModel):
     currency = models.CharField(
         _("currency"), max_length=3, default="CNY", editable=False
     )
-    term_min = models.PositiveIntegerField(_("minimum term (months)"))
-    term_max = models.PositiveIntegerField(_("maximum term (months)"))
+    term_min = models.PositiveIntegerField(
+        _("minimum term (months)"),
+        validators=[MinValueValidator(1), MaxValueValidator(TERM_MAX_MONTHS)],
+    )
+    term_max = models.PositiveIntegerField(
+        _("maximum term (months)"),
+        validators=[MinValueValidator(1), MaxValueValidator(TERM_MAX_MONTHS)],
+    )
     rate_min = percent_field(_("minimum annual rate (%)"))
     rate_max = percent_field(_("maximum annual rate (%)"))
     repayment_method = models.CharField(
@@ -163,7 +222,7 @@ class LoanProduct(TimeStampedModel):
         max_digits=4,
         decimal_places=1,
         default=0,
-        validators=[MinValueValidator(0), MaxValueValidator(50)],
+        validators=[MinValueValidator(0), MaxValueValidator(YEARS_IN_BUSINESS_MAX)],
     )
     min_tax_credit_grade = models.CharField(
         _("minimum tax credit grade"),
@@ -189,7 +248,7 @@ class LoanProduct(TimeStampedModel):
     government_guarantee = models.BooleanField(_("government guarantee"), default=False)
     response_days = models.PositiveIntegerField(
         _("promised response time (working days)"),
-        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        validators=[MinValueValidator(1), MaxValueValidator(RESPONSE_DAYS_MAX)],
     )
     # Lifecycle.
     status = models.CharField(
@@ -252,6 +311,27 @@ class LoanProduct(TimeStampedModel):
                 name="lenders_product_response_positive",
             ),
             models.CheckConstraint(
+                condition=Q(amount_max__lte=AMOUNT_CEILING),
+                name="lenders_product_amount_ceiling",
+            ),
+            models.CheckConstraint(
+                condition=Q(term_max__lte=TERM_MAX_MONTHS),
+                name="lenders_product_term_ceiling",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_max__lte=RATE_CEILING),
+                name="lenders_product_rate_ceiling",
+            ),
+            models.CheckConstraint(
+                condition=Q(response_days__lte=RESPONSE_DAYS_MAX),
+                name="lenders_product_response_ceiling",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_years_in_business__gte=0)
+                & Q(min_years_in_business__lte=YEARS_IN_BUSINESS_MAX),
+                name="lenders_product_years_range",
+            ),
+            models.CheckConstraint(
                 condition=Q(status__in=ProductStatus.values),
                 name="lenders_product_status_valid",
             ),
@@ -261,11 +341,9 @@ class LoanProduct(TimeStampedModel):
         return f"{self.lender} · {self.name}"
 
     def clean(self) -> None:
-        from django.conf import settings
-
         from core.codes import Category
 
-        errors: dict[str, str] = {}
+        errors: dict[str, StrOrPromise] = {}
         pairs = (
             ("amount_min", "amount_max"),
             ("term_min", "term_max"),
@@ -285,13 +363,18 @@ class LoanProduct(TimeStampedModel):
                 errors[name] = _("Must be greater than zero.")
         if self.term_min is not None and self.term_min < 1:
             errors["term_min"] = _("At least one month.")
-        cap = settings.LOAN_RATE_CAP
+        cap = rate_cap()
         for name in ("rate_min", "rate_max"):
             value = getattr(self, name)
             if value is not None and value > cap:
                 errors[name] = _("Above the legal cap of %(cap)s%% a year.") % {
                     "cap": cap
                 }
+        highest = amount_cap()
+        for name in ("amount_min", "amount_max"):
+            value = getattr(self, name)
+            if value is not None and value > highest and name not in errors:
+                errors[name] = _("At most CNY %(cap)s.") % {"cap": f"{highest:,.2f}"}
         unknown = sorted(set(self.required_categories or []) - set(Category.values))
         if unknown:
             errors["required_categories"] = _("Unknown data categories: %(names)s.") % {
@@ -300,28 +383,66 @@ class LoanProduct(TimeStampedModel):
         if errors:
             raise ValidationError(errors)
 
-    def terms(self) -> dict:
-        """The product's terms as a JSON-able snapshot (what a version stores)."""
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language (English when given, else Chinese)."""
+        return localized(self.name, self.name_en)
+
+    @property
+    def latest_revision(self) -> LoanProductRevision | None:
+        """The newest change proposed for it (from ``selectors.with_latest_revision``
+        when prefetched, else one query)."""
+        cached = getattr(self, "revisions_newest_first", None)
+        if cached is not None:
+            return cached[0] if cached else None
+        return self.revisions.order_by("-created_at", "-pk").first()
+
+    @property
+    def display_description(self) -> str:
+        """The description in the page's language (English when given)."""
+        return localized(self.description, self.description_en)
+
+    def terms(
+        self,
+        *,
+        regions: list[str] | None = None,
+        industries: list[str] | None = None,
+    ) -> dict:
+        """The product's terms as a JSON-able snapshot: what a version stores and a
+        revision proposes. Decimals are written with their column's places, so two
+        snapshots of equal terms are equal whatever the input looked like.
+
+        ``regions`` / ``industries`` stand in for the stored rows (a proposal's
+        places are not rows yet); without them they are read from the database.
+        """
+        if regions is None:
+            regions = (
+                sorted(self.districts.values_list("district", flat=True))
+                if self.pk
+                else []
+            )
+        if industries is None:
+            industries = (
+                sorted(self.industries.values_list("industry", flat=True))
+                if self.pk
+                else []
+            )
         return {
             "code": self.code,
             "name": self.name,
             "product_type": self.product_type,
             "guarantee_type": self.guarantee_type,
-            "amount_min": str(self.amount_min),
-            "amount_max": str(self.amount_max),
+            "amount_min": _decimal_text(self.amount_min, 2),
+            "amount_max": _decimal_text(self.amount_max, 2),
             "term_min": self.term_min,
             "term_max": self.term_max,
-            "rate_min": str(self.rate_min),
-            "rate_max": str(self.rate_max),
+            "rate_min": _decimal_text(self.rate_min, 2),
+            "rate_max": _decimal_text(self.rate_max, 2),
             "repayment_method": self.repayment_method,
-            "regions": sorted(self.districts.values_list("district", flat=True))
-            if self.pk
-            else [],
-            "industries": sorted(self.industries.values_list("industry", flat=True))
-            if self.pk
-            else [],
+            "regions": sorted(set(regions)),
+            "industries": sorted(set(industries)),
             "min_grade": self.min_grade,
-            "min_years_in_business": str(self.min_years_in_business),
+            "min_years_in_business": _decimal_text(self.min_years_in_business, 1),
             "min_tax_credit_grade": self.min_tax_credit_grade,
             "excludes_dishonest_debtors": self.excludes_dishonest_debtors,
             "excludes_unrepaired_serious_penalty": self.excludes_unrepaired_serious_penalty,
@@ -334,7 +455,18 @@ class LoanProduct(TimeStampedModel):
             "government_guarantee": self.government_guarantee,
             "response_days": self.response_days,
             "description": self.description,
+            "name_en": self.name_en,
+            "description_en": self.description_en,
         }
+
+
+def _decimal_text(value, places: int) -> str:
+    """``Decimal("100000")`` → ``"100000.00"`` (``places`` = 2); anything that is not
+    a number is written as it is (``full_clean`` reports it)."""
+    try:
+        return f"{Decimal(value):.{places}f}"
+    except (ArithmeticError, TypeError, ValueError):
+        return str(value)
 
 
 class LoanProductDistrict(models.Model):
@@ -408,6 +540,104 @@ class LoanProductVersion(models.Model):
         return f"{self.product} v{self.version}"
 
 
+class RevisionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending review")
+    APPROVED = "approved", _("Approved")
+    RETURNED = "returned", pgettext_lazy("product change", "Returned")
+    #: The bank edited the terms back to the listed ones, or delisted the product.
+    WITHDRAWN = "withdrawn", pgettext_lazy("product change", "Withdrawn")
+
+
+class LoanProductRevision(TimeStampedModel):
+    """A change to a listed product's reviewed terms, waiting for the platform.
+
+    ``proposed`` is the whole product as it would be, in the shape of
+    ``LoanProduct.terms()`` (and so of a version); the live row and the public pages
+    keep the listed terms until an operator approves it. At most one revision of a
+    product is pending: a new edit by the bank updates it (``edits`` counts them, so
+    an operator's decision can tell it is about the proposal they read).
+    """
+
+    product = models.ForeignKey(
+        LoanProduct,
+        on_delete=models.PROTECT,
+        related_name="revisions",
+        verbose_name=_("loan product"),
+    )
+    #: The listed version the bank changed.
+    base_version = models.PositiveIntegerField(_("listed version"))
+    proposed = models.JSONField(_("proposed terms"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=RevisionStatus.choices,
+        default=RevisionStatus.PENDING,
+    )
+    edits = models.PositiveIntegerField(_("edits"), default=1)
+    proposed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
+    )
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    operator_note = models.CharField(_("operator's note"), max_length=1000, blank=True)
+    #: The version an approval made of it.
+    version = models.OneToOneField(
+        LoanProductVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="revision",
+        verbose_name=_("version"),
+    )
+
+    class Meta:
+        verbose_name = _("loan product revision")
+        verbose_name_plural = _("loan product revisions")
+        ordering = ["product", "-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product"],
+                condition=Q(status=RevisionStatus.PENDING),
+                name="lenders_revision_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=RevisionStatus.values),
+                name="lenders_revision_status_valid",
+            ),
+            # An operator's decision says who and when; a return says why.
+            models.CheckConstraint(
+                condition=~Q(
+                    status__in=[RevisionStatus.APPROVED, RevisionStatus.RETURNED]
+                )
+                | Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="lenders_revision_decision_recorded",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=RevisionStatus.RETURNED) | ~Q(operator_note=""),
+                name="lenders_revision_return_has_note",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=RevisionStatus.APPROVED) | Q(version__isnull=False),
+                name="lenders_revision_approval_has_version",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "created_at"], name="lenders_revision_queue_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} · {self.get_status_display()}"
+
+
 class ProductTransition(models.Model):
     """Every status change of a product: who, when, from what, to what, why."""
 
@@ -422,7 +652,9 @@ class ProductTransition(models.Model):
     actor = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    comment = models.CharField(_("comment"), max_length=1000, blank=True)
+    comment = models.CharField(
+        pgettext_lazy("product history", "comment"), max_length=1000, blank=True
+    )
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
@@ -462,7 +694,12 @@ class ApiKey(TimeStampedModel):
 
 
 class WebhookEndpoint(TimeStampedModel):
-    """Where a lender receives signed event notifications."""
+    """Where a lender receives signed event notifications.
+
+    The signing secret must be used again for every delivery, so it cannot be hashed
+    like an API key: it is encrypted at rest (``EncryptedTextField``) and shown only to
+    the bank's administrators, once, when it is issued.
+    """
 
     lender = models.OneToOneField(
         Lender,
@@ -471,7 +708,10 @@ class WebhookEndpoint(TimeStampedModel):
         verbose_name=_("lender"),
     )
     url = models.URLField(_("HTTPS URL"), max_length=500)
-    secret = models.CharField(_("signing secret"), max_length=80)
+    secret = EncryptedTextField(_("signing secret"))
+    secret_created_at = models.DateTimeField(
+        _("signing secret issued at"), default=timezone.now
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, TypedDict
 
 from accounts.models import Organization, OrganizationKind, Role
 from accounts.seed import DEMO_ORGANIZATIONS
@@ -10,11 +11,22 @@ from accounts.selectors import platform_organization
 from lenders import services
 from lenders.models import Lender, LoanProduct
 
-PRODUCTS = [
+
+class _ProductSpec(TypedDict):
+    #: ``product_create``'s ``data``: the product's fields.
+    data: dict[str, Any]
+    regions: list[str]
+    industries: list[str]
+
+
+PRODUCTS: list[_ProductSpec] = [
     {
         "data": {
             "code": "kc-credit",
             "name": "科创信用贷",
+            "name_en": "Tech Innovation Credit Loan",
+            "description_en": "Unsecured credit for technology SMEs, entirely online, "
+            "with the city's interest subsidy.",
             "product_type": "credit",
             "guarantee_type": "none",
             "amount_min": Decimal("100000"),
@@ -45,6 +57,9 @@ PRODUCTS = [
         "data": {
             "code": "tax-e-loan",
             "name": "银税e贷",
+            "name_en": "Bank-Tax e-Loan",
+            "description_en": "Credit line based on the tax credit grade and the tax "
+            "paid; draw and repay at any time.",
             "product_type": "tax_based",
             "guarantee_type": "none",
             "amount_min": Decimal("50000"),
@@ -70,6 +85,9 @@ PRODUCTS = [
         "data": {
             "code": "ip-pledge",
             "name": "知识产权质押贷",
+            "name_en": "IP Pledge Loan",
+            "description_en": "Secured by pledged patents and trademarks; covered by "
+            "the city's risk-compensation pool.",
             "product_type": "ip_pledge",
             "guarantee_type": "pledge",
             "amount_min": Decimal("500000"),

@@ -27,6 +27,11 @@ urlpatterns = [
     ),
     path("operator/products/review/", views.review_queue, name="review_queue"),
     path(
+        "operator/products/revisions/<int:pk>/<slug:action>/",
+        views.review_revision_decide,
+        name="review_revision_decide",
+    ),
+    path(
         "operator/products/<int:pk>/<slug:action>/",
         views.review_decide,
         name="review_decide",

@@ -18,6 +18,10 @@ bound on the wait). Any other answer (another 4xx, a 3xx: redirects are not foll
 fails the delivery at once. Every attempt is logged with status, latency and an excerpt
 of the answer. A bank can redeliver any event by hand from its portal: one attempt,
 never retried. The integrators' documentation is ``docs/webhooks.md``.
+
+The secret is stored encrypted (``core.crypto``) and decrypted only to sign; a secret
+no configured key can decrypt fails the attempt (logged, not retried) and nothing is
+sent.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import secrets
 import time
 import uuid
@@ -39,7 +44,9 @@ from django.utils import timezone
 from requests.adapters import HTTPAdapter
 from standardwebhooks.webhooks import Webhook
 
-from core import jobs, netguard
+from core import crypto, jobs, netguard
+
+logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10.0
 SUCCEEDED, RETRY, FAILED = "succeeded", "retry", "failed"
@@ -68,6 +75,10 @@ HEADER_DELIVERY = "X-Xyd-Delivery"  # the event id again, kept for older receive
 # What the attempt log says when the guard stops a delivery: never the address itself.
 REFUSED_ERROR = "destination refused: resolves to a non-public address"
 UNRESOLVED_ERROR = "destination unresolved: the host does not resolve"
+# A signing secret no configured key decrypts (never its value, nor the key).
+UNDECRYPTABLE_ERROR = (
+    "not sent: the signing secret cannot be decrypted (FIELD_ENCRYPTION_KEYS)"
+)
 
 # Secrets issued before the Standard Webhooks format were "whsec_" + token_urlsafe(32):
 # URL-safe base64 without padding. Their key is the bytes that base64 encodes.
@@ -125,7 +136,12 @@ def event_emit(*, lender, event_type: str, data: dict):
     from lenders.models import WebhookDelivery, WebhookEndpoint
     from lenders.tasks import deliver_webhook
 
-    endpoint = WebhookEndpoint.objects.filter(lender=lender, is_active=True).first()
+    # Not decrypted here: a secret no key opens fails its delivery, never the event.
+    endpoint = (
+        WebhookEndpoint.objects.filter(lender=lender, is_active=True)
+        .defer("secret")
+        .first()
+    )
     if endpoint is None:
         return None
     event_id = "evt_" + uuid.uuid4().hex
@@ -229,6 +245,7 @@ def _post_pinned(url: str, body: bytes, headers: dict[str, str]) -> requests.Res
         prepared = session.prepare_request(
             requests.Request("POST", url, data=body, headers=headers)
         )
+        assert prepared.url is not None  # preparing a request always sets its URL
         if urlsplit(prepared.url).scheme.lower() not in netguard.DEFAULT_PORTS:
             raise requests.exceptions.InvalidSchema(
                 f"No connection adapters for {url!r}"
@@ -256,39 +273,46 @@ def attempt_delivery(
     The attempt is logged and the delivery's status and next attempt updated in one
     transaction. A delivery that already succeeded is not sent again unless ``manual``.
     """
-    from lenders.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+    from lenders.models import (
+        DeliveryStatus,
+        WebhookAttempt,
+        WebhookDelivery,
+        WebhookEndpoint,
+    )
 
     with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update()
-            .select_related("endpoint")
-            .get(pk=delivery_pk)
-        )
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_pk)
         if delivery.status == DeliveryStatus.SUCCEEDED and not manual:
             return SUCCEEDED, 0
         delivery.attempts += 1
         number = delivery.attempts
         delivery.save(update_fields=["attempts", "updated_at"])
-    endpoint = delivery.endpoint
-    body = json.dumps(
-        delivery.payload, ensure_ascii=False, separators=(",", ":")
-    ).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "xinyidai-webhooks/1",
-        **signature_headers(endpoint.secret, delivery.event_id, body),
-        HEADER_EVENT: delivery.event_type,
-        HEADER_DELIVERY: delivery.event_id,
-    }
     sent_at = timezone.now()
     started = time.monotonic()
     status_code, excerpt, error = None, "", ""
     retryable, retry_after = False, None
     try:
+        # Read here, not with the lock: the secret is decrypted as it is loaded.
+        endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
+        body = json.dumps(
+            delivery.payload, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "xinyidai-webhooks/1",
+            **signature_headers(endpoint.secret, delivery.event_id, body),
+            HEADER_EVENT: delivery.event_type,
+            HEADER_DELIVERY: delivery.event_id,
+        }
         response = _post_pinned(endpoint.url, body, headers)
         status_code, excerpt = response.status_code, response.text[:500]
         retryable = is_retryable_status(status_code)
         retry_after = retry_after_seconds(response)
+    except crypto.DecryptionError as decryption_error:
+        # Its key was removed from FIELD_ENCRYPTION_KEYS too early: nothing is sent
+        # unsigned. Not retried; an administrator redelivers once the key is back.
+        logger.error("Webhook delivery %s not sent: %s", delivery_pk, decryption_error)
+        error, retryable = UNDECRYPTABLE_ERROR, False
     except netguard.UnresolvableHost:
         # Retried like any DNS failure: a resolver may be failing for a while.
         error, retryable = UNRESOLVED_ERROR, True

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from django.utils import timezone
@@ -53,7 +54,7 @@ def reference_bins(values: np.ndarray) -> dict:
     return {"edges": [float(e) for e in edges], "shares": _shares(values, edges)}
 
 
-def _shares(values: np.ndarray, edges: Sequence[float]) -> list[float]:
+def _shares(values: np.ndarray, edges: Sequence[float] | np.ndarray) -> list[float]:
     values = np.asarray(values, dtype=float)
     total = max(len(values), 1)
     finite = values[np.isfinite(values)]
@@ -109,7 +110,7 @@ def model_drift(model, *, days: int = 30, now: dt.datetime | None = None) -> dic
         since=since,
         edges=reference["score"]["edges"] if reference else None,
     )
-    result = {
+    result: dict[str, Any] = {
         "scores": total,
         "sample": 0,
         "since": since,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -357,7 +358,7 @@ FEATURE_SET = hashlib.sha256(
 ).hexdigest()[:16]
 
 #: The date that places each record in time (it must be ≤ as-of to be used).
-PRIMARY_DATE = {
+PRIMARY_DATE: dict[str, str] = {
     Category.REGISTRATION: "founded_on",
     Category.TAX: "period",
     Category.SOCIAL_INSURANCE: "period",
@@ -674,7 +675,7 @@ def build_features(
         "months_since_last_penalty", penalties.groupby("enterprise")["months_ago"].min()
     )
     # Event rates over the whole observed life: a steadier signal than a window count.
-    years = out["years_in_business"].clip(lower=1.0)
+    years = cast(pd.Series, out["years_in_business"]).clip(lower=1.0)  # put() made it
     out["penalties_per_year"] = (
         penalties.groupby("enterprise").size().reindex(index, fill_value=0) / years
     )

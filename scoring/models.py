@@ -16,6 +16,7 @@ import numpy as np
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 from borrowers.models import Enterprise
@@ -71,9 +72,11 @@ class FeatureSet(models.Model):
     """The feature list a stored vector was computed with (``features.FEATURE_SET``
     names it), so every vector can be read back by name whatever the code is now."""
 
-    key = models.CharField(_("key"), max_length=16, primary_key=True)
+    key = models.CharField(
+        pgettext_lazy("feature set", "key"), max_length=16, primary_key=True
+    )
     names = models.JSONField(_("feature names"))
-    revision = models.PositiveIntegerField(_("revision"))
+    revision = models.PositiveIntegerField(pgettext_lazy("feature set", "revision"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

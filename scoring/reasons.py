@@ -22,6 +22,7 @@ import numpy as np
 from django.utils import translation
 from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 
+from core.codes import INDUSTRIES
 from scoring.features import (
     FEATURE_BY_NAME,
     FEATURES,
@@ -86,8 +87,8 @@ def _registration(v, dominant) -> str:
 def _tax(v, dominant) -> str:
     if _value(v, "tax_paid_12m_log") is None:
         return gettext("no tax records")
-    if dominant == "tax_trend_12m" and _value(v, "tax_trend_12m") is not None:
-        trend = _value(v, "tax_trend_12m")
+    trend = _value(v, "tax_trend_12m")
+    if dominant == "tax_trend_12m" and trend is not None:
         if trend < 0:
             return gettext(
                 "tax paid in the last 12 months fell %(percent)s%% on the year before"
@@ -277,11 +278,15 @@ def _honours(v, dominant) -> str:
 
 
 def _industry(v, dominant) -> str:
+    """Names the industry ("Manufacturing"), never its GB/T 4754 section letter
+    ("C"): an SME owner knows what trade the firm is in, not the letter coding it."""
     section = (
-        FEATURE_BY_NAME[dominant].name.removeprefix("industry_") if dominant else "?"
+        FEATURE_BY_NAME[dominant].name.removeprefix("industry_") if dominant else ""
     )
-    return gettext("the overall risk of industry section %(section)s") % {
-        "section": section
+    if section not in INDUSTRIES:
+        return gettext("the overall risk of its industry")
+    return gettext("the overall risk of its industry (%(industry)s)") % {
+        "industry": INDUSTRIES[section]
     }
 
 

@@ -21,6 +21,19 @@ _INF = float("inf")
 _FINITE = Q(score__gt=-_INF) & Q(score__lt=_INF)
 
 
+def champion_exists() -> bool:
+    return ModelVersion.objects.filter(is_champion=True).exists()
+
+
+def latest_score(*, enterprise_pk: int) -> CreditScore | None:
+    return (
+        CreditScore.objects.filter(enterprise_id=enterprise_pk)
+        .select_related("model_version")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 def recent_scores(*, model: ModelVersion, since: dt.datetime) -> QuerySet[CreditScore]:
     """The model's scores made since ``since`` (index ``scoring_score_model_time``)."""
     return CreditScore.objects.filter(model_version=model, created_at__gte=since)

@@ -10,6 +10,7 @@ snapshot, with exact per-feature contributions and reasons; it is never rewritte
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import uuid
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ import xgboost as xgb
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts.models import User
@@ -32,6 +34,7 @@ from borrowers.models import (
     ConsentPurpose,
     Enterprise,
 )
+from core.exceptions import TooSoon
 from scoring import lock_objects
 from scoring.data import frames_from_database
 from scoring.engine import Platt
@@ -47,6 +50,8 @@ from scoring.reasons import reason_codes_json_for_rows
 from scoring.scale import PointsScale
 from scoring.storage import storage
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class LoadedModel:
@@ -55,24 +60,34 @@ class LoadedModel:
     platt: Platt
     scale: PointsScale
     feature_names: tuple[str, ...]
+    #: xgboost threads of ``booster`` (``load_model`` sets both) and of the DMatrix.
+    nthread: int = 1
 
 
 _cache: dict[tuple, LoadedModel] = {}
 _lock = threading.Lock()
 
 
-def load_model(version: ModelVersion) -> LoadedModel:
-    """The model, read from storage once per process."""
+def load_model(version: ModelVersion, *, nthread: int | None = None) -> LoadedModel:
+    """The model, read from storage once per process and thread count.
+
+    ``nthread``: xgboost's threads for this model's predictions, the batch setting
+    ``SCORING_NTHREAD`` by default. Online scoring asks for
+    ``SCORING_ONLINE_NTHREAD`` (1): for one row, more threads only wait on each
+    other, and on a busy machine that wait dominates (docs/benchmarks.md, issue 12).
+    A booster keeps its thread count, so each count has its own cached booster.
+    """
+    nthread = int(settings.SCORING_NTHREAD if nthread is None else nthread)
     feature_names = tuple(f["name"] for f in version.features)
     # The artifact's hash and the features in the key: a row never changes them, but
     # a test database may give a pk again to another model.
-    key = (version.pk, version.artifact_sha256, feature_names)
+    key = (version.pk, version.artifact_sha256, feature_names, nthread)
     with _lock:
         loaded = _cache.get(key)
         if loaded is None:
             with version.artifact.open("rb") as handle:
                 raw = handle.read()
-            booster = xgb.Booster(params={"nthread": settings.SCORING_NTHREAD})
+            booster = xgb.Booster(params={"nthread": nthread})
             booster.load_model(bytearray(raw))
             loaded = LoadedModel(
                 version=version,
@@ -80,6 +95,7 @@ def load_model(version: ModelVersion) -> LoadedModel:
                 platt=Platt.from_dict(version.calibration),
                 scale=PointsScale.from_dict(version.scale),
                 feature_names=feature_names,
+                nthread=nthread,
             )
             _cache[key] = loaded
         return loaded
@@ -104,11 +120,12 @@ class Scored:
 
 
 def score_matrix(model: LoadedModel, matrix: np.ndarray) -> Scored:
-    """Score a feature matrix (columns in the model's feature order)."""
+    """Score a feature matrix (columns in the model's feature order), with the
+    model's thread count."""
     dmatrix = xgb.DMatrix(
         matrix,
         feature_names=list(model.feature_names),
-        nthread=settings.SCORING_NTHREAD,
+        nthread=model.nthread,
     )
     margin = model.booster.predict(dmatrix, output_margin=True).astype(np.float64)
     contributions = model.booster.predict(dmatrix, pred_contribs=True)
@@ -274,8 +291,13 @@ def score_enterprises(
     model: ModelVersion | None = None,
     as_of: dt.date | None = None,
     requested_by: User | None = None,
+    nthread: int | None = None,
 ) -> list[CreditScore]:
     """Score enterprises under their scoring consent; those without one are skipped.
+
+    This is the online path (it returns the saved instances to a request): xgboost
+    runs with ``SCORING_ONLINE_NTHREAD`` threads unless ``nthread`` is given; batch
+    chunks go through ``score_batch`` with ``SCORING_NTHREAD``.
 
     A score is made from the enterprise's newest stored feature vector — computed after
     its last pull, as of that day — or, with ``as_of``, from its vector as of that
@@ -288,6 +310,7 @@ def score_enterprises(
         as_of=as_of,
         requested_by=requested_by,
         instances=True,
+        nthread=settings.SCORING_ONLINE_NTHREAD if nthread is None else nthread,
     )
 
 
@@ -300,7 +323,13 @@ def score_batch(
     """``score_enterprises`` for a batch chunk: the same rows, only their number
     returned (no model instance is built for them, nor their ids read back)."""
     return len(
-        _score(enterprise_ids=enterprise_ids, model=model, as_of=as_of, instances=False)
+        _score(
+            enterprise_ids=enterprise_ids,
+            model=model,
+            as_of=as_of,
+            instances=False,
+            nthread=settings.SCORING_NTHREAD,
+        )
     )
 
 
@@ -311,11 +340,12 @@ def _score(
     as_of: dt.date | None,
     requested_by: User | None = None,
     instances: bool,
+    nthread: int,
 ) -> list:
     """Score and write: the saved ``CreditScore`` instances, or (``instances`` false)
     the rows written (``storage.SCORE_FIELDS`` values)."""
     version = model or champion()
-    loaded = load_model(version)
+    loaded = load_model(version, nthread=nthread)
     columns = _model_columns(loaded)
     ids = _with_scoring_consent(enterprise_ids)
     if not ids:
@@ -434,9 +464,59 @@ def enterprise_score(
     return scores[0]
 
 
+@transaction.atomic
+def enterprise_score_now(*, enterprise: Enterprise, requested_by: User) -> CreditScore:
+    """The owner's "score now": at most one per ``SCORE_NOW_MIN_INTERVAL_SECONDS``
+    per enterprise (every pull is followed by a score anyway). The enterprise row is
+    locked so two clicks at once make one score."""
+    Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+    latest = (
+        CreditScore.objects.filter(enterprise=enterprise)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if latest is not None:
+        retry_at = latest.created_at + dt.timedelta(
+            seconds=settings.SCORE_NOW_MIN_INTERVAL_SECONDS
+        )
+        if retry_at > timezone.now():
+            raise TooSoon(
+                _(
+                    "Your enterprise was scored a moment ago; you can ask for a new "
+                    "score after %(time)s."
+                )
+                % {"time": timezone.localtime(retry_at).strftime("%H:%M")},
+                retry_at=retry_at,
+            )
+    return enterprise_score(enterprise=enterprise, requested_by=requested_by)
+
+
+def enterprise_refresh_and_score(
+    *, enterprise_pk: int, as_of: dt.date
+) -> CreditScore | None:
+    """After a pull: the enterprise's features as of that day, then its score with the
+    champion model, so the score follows the data without a click. ``None`` when
+    there is nothing to score: the consent ended meanwhile, or no model is approved
+    yet (the features are kept; the next score uses them)."""
+    vectors = features_refresh(enterprise_ids=[enterprise_pk], as_of=as_of)
+    if not vectors:
+        return None
+    try:
+        champion()
+    except NoChampion:
+        logger.warning(
+            "enterprise=%s: features refreshed, not scored: no champion model",
+            enterprise_pk,
+        )
+        return None
+    scores = score_enterprises(enterprise_ids=[enterprise_pk], requested_by=None)
+    return scores[0] if scores else None
+
+
 def rescore(score: CreditScore) -> Scored:
-    """Score a stored feature snapshot again with its own model version."""
-    loaded = load_model(score.model_version)
+    """Score a stored feature snapshot again with its own model version (one row:
+    the online thread count)."""
+    loaded = load_model(score.model_version, nthread=settings.SCORING_ONLINE_NTHREAD)
     return score_matrix(loaded, snapshot_matrix([score.features], loaded.feature_names))
 
 

@@ -75,7 +75,7 @@ class PortableStorage:
             columns = list(FEATURE_INPUTS[category])
             rows = list(
                 RECORD_MODELS[category]
-                .objects.filter(enterprise_id__in=ids)
+                ._default_manager.filter(enterprise_id__in=ids)
                 .values_list("enterprise_id", *columns)
             )
             frames[category] = (
@@ -118,7 +118,7 @@ class PostgresStorage(PortableStorage):
             }
 
     def insert_vectors(self, vectors: list[FeatureVector]) -> list[FeatureVector]:
-        return bulk.insert_instances(vectors)  # type: ignore[return-value]
+        return bulk.insert_instances(vectors)
 
     def insert_scores(self, rows: list[tuple], *, instances: bool) -> list:
         if instances:
@@ -165,10 +165,10 @@ def _copy_out(cursor, category: str, array: str) -> bytes:
     from psycopg import sql
 
     model = RECORD_MODELS[category]
-    enterprise = model._meta.get_field("enterprise").column
+    enterprise = bulk.table_column(model, "enterprise")
     columns = [
         enterprise,
-        *(model._meta.get_field(name).column for name in FEATURE_INPUTS[category]),
+        *(bulk.table_column(model, name) for name in FEATURE_INPUTS[category]),
     ]
     statement = sql.SQL(
         "COPY (SELECT {} FROM {} WHERE {} = ANY(%s::bigint[])) "

@@ -2,18 +2,42 @@
 
 Partner banks and the credit promotion office hand us extracts we have never seen: the
 trainer therefore infers everything it needs from the data and refuses, with a message
-naming the column, anything it cannot interpret safely (a typo in a number column, a
-constant column, a target with one class) instead of training a quietly wrong model.
+naming the column, anything it cannot interpret safely (a constant column, a target
+with one class, a non-number in a column the user declared numeric) instead of training
+a quietly wrong model.
 
 Pipeline
 --------
-* **Columns.** A column is *numeric* when at least 90 % of its non-missing values parse
-  as finite numbers; it is then used as a float (missing → NaN, which xgboost routes
-  down a learned default branch) and any value that does not parse is an error — a
-  stray ``"n/a"`` in an amount column is far more often a data problem than a category.
-  Every other column is *text*: one-hot over its 50 most frequent levels, plus an
-  "other" indicator (rare and unseen levels) and a "missing" indicator. Each encoded
-  feature remembers its original column, so explanations are given per column.
+* **Columns.** Each column's type is inferred from its values (credit extracts mix
+  numbers with codes such as ``">4"``, ``"<1"`` or ``"none"``, and a real user must
+  get a model, not an error); the model card records, per column, the treatment
+  applied and why (share of numeric values, the tokens seen):
+
+  - *numeric* when every non-missing value parses as a finite number: one float
+    feature, missing → NaN (xgboost routes it down a learned default branch);
+  - *numeric with token indicators* (``mixed``) when at least half of the
+    non-missing values are numbers: the numbers stay one float feature (so their
+    order is used), and each non-numeric token — the 20 most frequent, the rest
+    pooled as "other" — gets an indicator of its own, with the float NaN on those
+    rows. The trainer cannot know what ``">4"`` or ``"none"`` means as a number, so
+    it does not guess one: each token's effect is learned from the data. Monotone
+    constraints need a true number column and are refused on a mixed one;
+  - *categorical* (``text``) otherwise: one-hot over its 50 most frequent levels,
+    plus an "other" indicator (the rarer levels seen in training) and a "missing"
+    indicator.
+
+  ``numeric=[...]`` (``--numeric``) declares columns numeric: a value that is not a
+  number there is an error naming the column, the value, its row and the share of
+  numbers, and nothing is trained — the old strictness, now only where the user
+  asked for it. ``categorical=[...]`` (``--categorical``) forces one-hot (for
+  numeric codes such as district codes). Each encoded feature remembers its
+  original column, so explanations are given per column.
+* **Unseen values at scoring** — a level or token the training data never had, or
+  a non-number in a column that held only numbers — are treated as missing: encoded
+  exactly as an empty cell of that column, so the model takes the path it learned
+  for missing values. They are counted per column (:attr:`TabularScores.unseen`,
+  printed by ``score_csv``) instead of failing the file; a column declared numeric
+  still refuses a non-number.
 * **Model.** xgboost, ``tree_method="hist"``, optional monotone constraints. Monotone
   convention: ``{"col": 1}`` means a higher value can only *increase* the probability of
   bad (lower the score); ``-1`` means it can only decrease it.
@@ -60,9 +84,17 @@ from scoring.engine import Platt, ProgressBar, fit_platt
 from scoring.report import write_report
 from scoring.scale import PointsScale
 
-FORMAT_VERSION = 1
+#: Written into preprocess.json. 2 added mixed columns, declared kinds and the rare
+#: levels of a column (to tell a rare level seen in training from an unseen one);
+#: version 1 files are still read (see :meth:`TabularCreditModel.load`).
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
+#: Levels of a categorical column with an indicator of their own.
 MAX_LEVELS = 50
-NUMERIC_SHARE = 0.9
+#: Non-numeric tokens of a mixed column with an indicator of their own.
+MAX_TOKENS = 20
+#: Share of numbers (of the non-missing values) from which a column is mixed.
+MIXED_NUMERIC_SHARE = 0.5
 OTHER_LEVEL = "__other__"
 MISSING_LEVEL = "__missing__"
 N_REASONS = 4
@@ -110,29 +142,105 @@ class TabularDataError(ValueError):
     """The data cannot be trained on or scored as it is; the message names the column."""
 
 
-ColumnKind = Literal["numeric", "text"]
+ColumnKind = Literal["numeric", "mixed", "text"]
+#: What ``kind`` means, in the words of the model card.
+TREATMENTS: dict[str, str] = {
+    "numeric": "numeric",
+    "mixed": "numeric with token indicators",
+    "text": "categorical (one-hot)",
+}
 
 
 @dataclass
 class ColumnSpec:
-    """One original input column and how it is encoded."""
+    """One original input column and how it is encoded.
+
+    ``levels`` are the values with an indicator of their own: a categorical column's
+    most frequent levels, or a mixed column's most frequent non-numeric tokens.
+    ``other_levels`` are the rarer ones seen in training (pooled as "other"); any
+    value in neither list is unseen and scored as missing. ``None`` (models of format
+    version 1, which did not keep them) pools every value without an indicator as
+    "other", as those models were trained to. ``declared`` is true when the user
+    declared the kind (``--numeric`` / ``--categorical``).
+    """
 
     name: str
     kind: ColumnKind
     levels: list[str] = field(default_factory=list)
+    other_levels: list[str] | None = field(default_factory=list)
+    declared: bool = False
 
     @property
     def width(self) -> int:
-        """Number of encoded features: 1, or one per level + other + missing."""
+        """Encoded features: 1 (numeric); the number, one per token and "other"
+        (mixed); one per level, "other" and "missing" (categorical)."""
         return 1 if self.kind == "numeric" else len(self.levels) + 2
 
     def feature_labels(self) -> list[str]:
         """Readable names of the encoded features (for importance and debugging)."""
         if self.kind == "numeric":
             return [self.name]
+        if self.kind == "mixed":
+            return [
+                self.name,
+                *(f"{self.name}={lv}" for lv in (*self.levels, OTHER_LEVEL)),
+            ]
         return [
             f"{self.name}={lv}" for lv in (*self.levels, OTHER_LEVEL, MISSING_LEVEL)
         ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "levels": self.levels,
+            "other_levels": self.other_levels,
+            "declared": self.declared,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
+        # Version 1 kept no rare levels (None: values without an indicator stay
+        # "other", as such a model was trained) and had no declared kinds.
+        other = data.get("other_levels")
+        return cls(
+            name=data["name"],
+            kind=data["kind"],
+            levels=list(data["levels"]),
+            other_levels=None if other is None else list(other),
+            declared=bool(data.get("declared", False)),
+        )
+
+
+@dataclass(frozen=True)
+class TabularScores:
+    """What :meth:`TabularCreditModel.score` returns.
+
+    ``unseen``: per column, the values the training data never had (a new level or
+    token, or a non-number in a column that held only numbers) with their counts;
+    every one of them was scored as a missing value of its column.
+    """
+
+    predictions: pd.DataFrame
+    unseen: dict[str, dict[str, int]]
+
+    def unseen_summary(self, examples: int = 5) -> list[str]:
+        """One line per column with unseen values, e.g. ``"3 unseen values in column
+        'region' treated as missing: 'mars' ×2, 'venus' ×1"``."""
+        lines = []
+        for column, counts in self.unseen.items():
+            total = sum(counts.values())
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{value!r} ×{n}" for value, n in ranked[:examples])
+            more = (
+                f", … ({len(ranked) - examples} more)" if len(ranked) > examples else ""
+            )
+            noun = "value" if total == 1 else "values"
+            lines.append(
+                f"{total} unseen {noun} in column '{column}' treated as missing: "
+                f"{shown}{more}"
+            )
+        return lines
 
 
 # --------------------------------------------------------------------------------------
@@ -207,6 +315,171 @@ def _check_unique_columns(frame: pd.DataFrame) -> None:
         raise TabularDataError(
             f"duplicate column name(s): {', '.join(map(str, dupes))}"
         )
+
+
+# --------------------------------------------------------------------------------------
+# Column types
+# --------------------------------------------------------------------------------------
+
+#: The inference rules, as the model card states them.
+COLUMN_RULES: dict[str, str] = {
+    "numeric": "every non-missing value is a finite number: one float feature, "
+    "missing as NaN",
+    "mixed": f"at least {MIXED_NUMERIC_SHARE:.0%} of the non-missing values are "
+    f"numbers: the numbers as one float feature (NaN on the other rows), and an "
+    f"indicator for each of the {MAX_TOKENS} most frequent non-numeric tokens, "
+    "rarer tokens pooled as 'other'; a token is not given a number, its effect is "
+    "learned",
+    "text": f"otherwise, or declared categorical: one-hot over the {MAX_LEVELS} most "
+    "frequent levels, plus 'other' (rarer levels) and 'missing' indicators",
+    "declared numeric": "a column declared numeric (--numeric) must hold numbers "
+    "only, else nothing is trained",
+    "unseen at scoring": "a value the training data did not have (new level or "
+    "token, or a non-number in a numeric column) is scored as missing and counted",
+}
+
+
+def _ranked(values: np.ndarray) -> list[tuple[str, int]]:
+    """Distinct values with their counts, most frequent first, ties by value (so
+    the encoding is deterministic)."""
+    counts = pd.Series(values, dtype=object).value_counts(sort=False)
+    return sorted(
+        ((str(value), int(n)) for value, n in counts.items()),
+        key=lambda item: (-item[1], item[0]),
+    )
+
+
+def infer_column(
+    name: str,
+    series: pd.Series,
+    declared: Literal["numeric", "categorical"] | None = None,
+) -> tuple[ColumnSpec, dict[str, Any]]:
+    """How to encode one column (see the module docstring), and its profile for the
+    model card: the treatment, why, the share of numbers and the tokens seen.
+
+    Raises :class:`TabularDataError` for a column that is constant (missing counts
+    as a value of its own: a "yes"/blank flag is informative) or that is declared
+    numeric and holds a value that is not a number.
+    """
+    values, missing, bad = _parse_numbers(series)
+    present = int((~missing).sum())
+    if present == 0:
+        raise TabularDataError(
+            f"column '{name}' is constant: every value is missing; remove it"
+        )
+    n_tokens = int(bad.sum())
+    share = (present - n_tokens) / present
+    if declared == "numeric" and n_tokens:
+        raise _bad_value_error(
+            name,
+            bad,
+            series,
+            f"{share:.1%} of the column's values are numbers and the column is "
+            "declared numeric (--numeric)",
+        )
+    profile: dict[str, Any] = {}
+    if declared != "categorical" and n_tokens == 0:
+        spec = ColumnSpec(name, "numeric", declared=declared == "numeric")
+        distinct = int(np.unique(values[~missing]).size)
+        why = "every non-missing value is a number" + (
+            "; declared numeric (--numeric)" if declared else ""
+        )
+    elif declared != "categorical" and share >= MIXED_NUMERIC_SHARE:
+        tokens = _ranked(_text(series)[0][bad])
+        kept, rare = tokens[:MAX_TOKENS], tokens[MAX_TOKENS:]
+        spec = ColumnSpec(name, "mixed", [t for t, _ in kept], [t for t, _ in rare])
+        distinct = int(np.unique(values[~missing & ~bad]).size) + len(tokens)
+        why = (
+            f"{share:.1%} of the non-missing values are numbers (at least "
+            f"{MIXED_NUMERIC_SHARE:.0%}): kept as a number; the other {n_tokens} "
+            f"are {len(tokens)} distinct non-numeric token(s), "
+            + (
+                "each with an indicator of its own"
+                if not rare
+                else f"the {MAX_TOKENS} most frequent with an indicator of their "
+                f"own, {len(rare)} rarer ones pooled as 'other'"
+            )
+        )
+        profile = {"tokens": dict(kept), "distinct_tokens": len(tokens)}
+    else:
+        levels = _ranked(_text(series)[0][~missing])
+        kept, rare = levels[:MAX_LEVELS], levels[MAX_LEVELS:]
+        spec = ColumnSpec(
+            name,
+            "text",
+            [level for level, _ in kept],
+            [level for level, _ in rare],
+            declared=declared == "categorical",
+        )
+        distinct = len(levels)
+        if declared:
+            why = "declared categorical (--categorical)"
+        elif n_tokens == present:
+            why = "no value is a number"
+        else:
+            why = (
+                f"only {share:.1%} of the non-missing values are numbers (below "
+                f"{MIXED_NUMERIC_SHARE:.0%})"
+            )
+        why += f"; {len(levels)} distinct level(s)" + (
+            f", the {MAX_LEVELS} most frequent one-hot, {len(rare)} rarer ones "
+            "pooled as 'other'"
+            if rare
+            else ", each one-hot"
+        )
+        profile = {"distinct_levels": len(levels), "levels_kept": len(kept)}
+    if distinct + int(missing.any()) <= 1:
+        shown = _display(series)[0]
+        raise TabularDataError(
+            f"column '{name}' is constant: every row is {shown!r}; remove it"
+        )
+    return spec, {
+        "name": name,
+        "kind": spec.kind,
+        "treatment": TREATMENTS[spec.kind],
+        "why": why,
+        "declared": declared,
+        "missing": int(missing.sum()),
+        "numeric_share": round(share, 4),
+        **profile,
+    }
+
+
+def _level_codes(
+    col: ColumnSpec, text: np.ndarray, missing: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """Indicator positions of a categorical column's values (levels, then "other",
+    then "missing"), and the unseen values, which get the "missing" position."""
+    index = {level: i for i, level in enumerate(col.levels)}
+    other, missing_code = len(col.levels), len(col.levels) + 1
+    mapped = pd.Series(text, dtype=object).map(index).to_numpy(dtype=float)
+    absent = ~missing & np.isnan(mapped)
+    codes = np.where(np.isnan(mapped), other, mapped).astype(np.int64)
+    codes[missing] = missing_code
+    new: list[str] = []
+    if col.other_levels is not None and absent.any():
+        where = np.flatnonzero(absent)
+        known = pd.Series(text[where], dtype=object).isin(col.other_levels).to_numpy()
+        codes[where[~known]] = missing_code
+        new = [str(v) for v in text[where[~known]]]
+    return codes, new
+
+
+def _token_codes(col: ColumnSpec, tokens: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Token indicator positions of a mixed column's non-numeric values (its tokens,
+    then "other"); -1 for an unseen token, which keeps no indicator (as missing)."""
+    index = {token: i for i, token in enumerate(col.levels)}
+    mapped = pd.Series(tokens, dtype=object).map(index).to_numpy(dtype=float)
+    absent = np.isnan(mapped)
+    codes = np.where(absent, len(col.levels), mapped).astype(np.int64)
+    new: list[str] = []
+    if col.other_levels is not None and absent.any():
+        where = np.flatnonzero(absent)
+        known = pd.Series(tokens[where], dtype=object).isin(col.other_levels)
+        unseen = where[~known.to_numpy()]
+        codes[unseen] = -1
+        new = [str(v) for v in tokens[unseen]]
+    return codes, new
 
 
 # --------------------------------------------------------------------------------------
@@ -292,51 +565,57 @@ class TabularCreditModel:
 
     # ---- preprocessing ---------------------------------------------------------------
 
-    def _infer_columns(self, frame: pd.DataFrame) -> list[ColumnSpec]:
+    def _infer_columns(
+        self,
+        frame: pd.DataFrame,
+        declared: dict[str, Literal["numeric", "categorical"]],
+    ) -> tuple[list[ColumnSpec], list[dict[str, Any]]]:
+        """Each feature column's encoding and its profile for the model card."""
         skip = {self.target, self.id_column}
-        specs = []
+        specs, profiles = [], []
         for name in frame.columns:
             if name in skip:
                 continue
-            series = frame[name]
-            values, missing, bad = _parse_numbers(series)
-            present = int((~missing).sum())
-            if present == 0:
-                raise TabularDataError(
-                    f"column '{name}' is constant: every value is missing; remove it"
-                )
-            share = 1.0 - bad.sum() / present
-            if share >= NUMERIC_SHARE:
-                if bad.any():
-                    raise _bad_value_error(
-                        str(name),
-                        bad,
-                        series,
-                        f"{share:.1%} of the column's values are numbers, so it is "
-                        "treated as numeric",
-                    )
-                distinct = np.unique(values[~missing]).size
-                spec = ColumnSpec(str(name), "numeric")
-            else:
-                text, _ = _text(series)
-                counts = pd.Series(text[~missing]).value_counts(sort=False)
-                distinct = counts.size
-                # Most frequent first; ties by value so the encoding is deterministic.
-                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
-                levels = [str(level) for level, _ in ranked[:MAX_LEVELS]]
-                spec = ColumnSpec(str(name), "text", levels)
-            # Missing counts as a value of its own: a "yes"/blank flag is informative.
-            if distinct + int(missing.any()) <= 1:
-                shown = _display(series)[0]
-                raise TabularDataError(
-                    f"column '{name}' is constant: every row is {shown!r}; remove it"
-                )
+            spec, profile = infer_column(str(name), frame[name], declared.get(name))
             specs.append(spec)
+            profiles.append(profile)
         if not specs:
             raise TabularDataError(
                 "no feature columns left after removing the target and id columns"
             )
-        return specs
+        return specs, profiles
+
+    def _validate_declared(
+        self,
+        frame: pd.DataFrame,
+        numeric: Iterable[str] | None,
+        categorical: Iterable[str] | None,
+    ) -> dict[str, Literal["numeric", "categorical"]]:
+        """``{column: kind}`` of the columns the user declared; each must be a
+        feature column of the data, and in one list only."""
+        declared: dict[str, Literal["numeric", "categorical"]] = {}
+        lists: tuple[tuple[Literal["numeric", "categorical"], Iterable[str]], ...] = (
+            ("numeric", numeric or ()),
+            ("categorical", categorical or ()),
+        )
+        for kind, names in lists:
+            for name in names:
+                if name in declared and declared[name] != kind:
+                    raise TabularDataError(
+                        f"column '{name}' is declared both numeric and categorical"
+                    )
+                if name not in frame.columns:
+                    raise TabularDataError(
+                        f"{kind} column '{name}' (--{kind}) is not in the data"
+                    )
+                if name in (self.target, self.id_column):
+                    role = "target" if name == self.target else "id"
+                    raise TabularDataError(
+                        f"{kind} column '{name}' (--{kind}) is the {role} column, "
+                        "not a feature"
+                    )
+                declared[name] = kind
+        return declared
 
     def _check_columns_present(self, frame: pd.DataFrame) -> None:
         absent = [c.name for c in self.columns if c.name not in frame.columns]
@@ -348,37 +627,56 @@ class TabularCreditModel:
 
     def _encode(self, frame: pd.DataFrame) -> np.ndarray:
         """Encoded float32 feature matrix (what xgboost sees anyway)."""
+        return self._encode_counting(frame)[0]
+
+    def _encode_counting(
+        self, frame: pd.DataFrame
+    ) -> tuple[np.ndarray, dict[str, dict[str, int]]]:
+        """The encoded matrix and, per column, the unseen values scored as missing.
+
+        Missing is encoded as in training: NaN in a numeric feature (a mixed
+        column's token indicators stay 0), the "missing" indicator of a categorical
+        column; an unseen value gets exactly that encoding.
+        """
         _check_unique_columns(frame)
         self._check_columns_present(frame)
         n = len(frame)
         width = sum(c.width for c in self.columns)
         X = np.zeros((n, width), dtype=np.float32)
+        unseen: dict[str, dict[str, int]] = {}
         j = 0
         rows = np.arange(n)
         for col in self.columns:
             series = frame[col.name]
-            if col.kind == "numeric":
-                values, _, bad = _parse_numbers(series)
-                if bad.any():
-                    raise _bad_value_error(
-                        col.name, bad, series, "the model was trained with it numeric"
-                    )
-                X[:, j] = values
-            else:
+            if col.kind == "text":
                 text, missing = _text(series)
-                index = {level: i for i, level in enumerate(col.levels)}
-                other, miss = len(col.levels), len(col.levels) + 1
-                codes = np.fromiter(
-                    (
-                        miss if is_missing else index.get(value, other)
-                        for value, is_missing in zip(text, missing, strict=True)
-                    ),
-                    dtype=np.int64,
-                    count=n,
-                )
+                codes, new = _level_codes(col, text, missing)
                 X[rows, j + codes] = 1.0
+            else:
+                values, _, bad = _parse_numbers(series)
+                if bad.any() and col.kind == "numeric" and col.declared:
+                    raise _bad_value_error(
+                        col.name,
+                        bad,
+                        series,
+                        "the column was declared numeric (--numeric) when the model "
+                        "was trained",
+                    )
+                X[:, j] = values  # NaN where missing or not a number
+                new = []
+                if bad.any():
+                    tokens = _text(series)[0][bad]
+                    if col.kind == "numeric":
+                        new = list(tokens)
+                    else:
+                        codes, new = _token_codes(col, tokens)
+                        hit = codes >= 0
+                        X[np.flatnonzero(bad)[hit], j + 1 + codes[hit]] = 1.0
+            if new:
+                counts = pd.Series(new, dtype=object).value_counts(sort=False)
+                unseen[col.name] = {str(k): int(v) for k, v in counts.items()}
             j += col.width
-        return X
+        return X, unseen
 
     def _group_starts(self) -> np.ndarray:
         widths = [c.width for c in self.columns]
@@ -400,6 +698,12 @@ class TabularCreditModel:
             if name not in kinds:
                 raise TabularDataError(
                     f"monotone column '{name}' is not a feature column of the data"
+                )
+            if kinds[name] == "mixed":
+                raise TabularDataError(
+                    f"monotone column '{name}' mixes numbers with non-numeric tokens "
+                    "and a constraint cannot order the tokens; clean the values and "
+                    "declare the column numeric (--numeric), or drop the constraint"
                 )
             if kinds[name] != "numeric":
                 raise TabularDataError(
@@ -423,6 +727,8 @@ class TabularCreditModel:
         bad_value: str,
         id_column: str | None = None,
         monotone: dict[str, int] | None = None,
+        numeric: Iterable[str] | None = None,
+        categorical: Iterable[str] | None = None,
         seed: int,
         nthread: int,
         progress: bool = False,
@@ -435,8 +741,9 @@ class TabularCreditModel:
 
         ``params`` overrides xgboost parameters of :data:`DEFAULT_PARAMS`,
         ``training`` the round/fold settings of :data:`DEFAULT_TRAINING`;
-        ``data_sha256`` (of the CSV bytes) is recorded in the model card.
-        Raises :class:`TabularDataError` naming the offending column.
+        ``data_sha256`` (of the CSV bytes) is recorded in the model card;
+        ``numeric`` / ``categorical`` declare the kind of those columns instead of
+        inferring it. Raises :class:`TabularDataError` naming the offending column.
         """
         if len(frame) == 0:
             raise TabularDataError("the data has no rows")
@@ -447,7 +754,8 @@ class TabularCreditModel:
         y = target_vector(frame, self.target, self.bad_value)
         if id_column is not None and id_column not in frame.columns:
             raise TabularDataError(f"id column '{id_column}' is not in the data")
-        self.columns = self._infer_columns(frame)
+        declared = self._validate_declared(frame, numeric, categorical)
+        self.columns, profiles = self._infer_columns(frame, declared)
         self.monotone = self._validate_monotone(monotone)
         cfg = {**DEFAULT_TRAINING, **(training or {})}
         minority = int(min(y.sum(), len(y) - y.sum()))
@@ -507,7 +815,9 @@ class TabularCreditModel:
             "target": self.target,
             "bad_value": self.bad_value,
             "id_column": self.id_column,
-            "features": [{"name": c.name, "kind": c.kind} for c in self.columns],
+            # Per column: the treatment applied and why (share of numbers, tokens).
+            "features": profiles,
+            "column_rules": COLUMN_RULES,
             "encoded_features": int(X.shape[1]),
             "monotone": self.monotone,
             "training_data_sha256": data_sha256,
@@ -529,6 +839,10 @@ class TabularCreditModel:
             "metrics": metrics,
             "feature_importance": {k: round(v, 6) for k, v in importance.items()},
             "xgboost_version": xgb.__version__,
+        }
+        # The same in one line per column, for the report and the command's summary.
+        self.card["column_treatments"] = {
+            p["name"]: f"{p['treatment']} — {p['why']}" for p in profiles
         }
         return self
 
@@ -618,11 +932,15 @@ class TabularCreditModel:
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """PD, score, grade and four reasons per row, in input order and index."""
+        return self.score(frame).predictions
+
+    def score(self, frame: pd.DataFrame) -> TabularScores:
+        """:meth:`predict`'s rows, with the unseen values scored as missing."""
         assert self.booster is not None and self.scale is not None
         # Encode (and validate) everything first so an error names the row of the
         # whole file; then score in chunks so the n × features contribution matrix
         # stays small on big files.
-        X = self._encode(frame)
+        X, unseen = self._encode_counting(frame)
         n = len(frame)
         margin = np.zeros(n, dtype=float)
         per_column = np.zeros((n, len(self.columns)), dtype=float)
@@ -647,7 +965,7 @@ class TabularCreditModel:
         reasons = self._reasons(frame, per_column)
         for k, name in enumerate(REASON_COLUMNS):
             out[name] = reasons[:, k]
-        return out
+        return TabularScores(out, unseen)
 
     def _reasons(self, frame: pd.DataFrame, per_column: np.ndarray) -> np.ndarray:
         """``"column=value"`` for the four largest positive contributions per row.
@@ -683,10 +1001,8 @@ class TabularCreditModel:
             "monotone": self.monotone,
             "monotone_convention": "1: a higher value can only raise the PD; -1: only lower it",
             "max_levels": MAX_LEVELS,
-            "columns": [
-                {"name": c.name, "kind": c.kind, "levels": c.levels}
-                for c in self.columns
-            ],
+            "max_tokens": MAX_TOKENS,
+            "columns": [c.to_dict() for c in self.columns],
             "encoded_features": [
                 label for c in self.columns for label in c.feature_labels()
             ],
@@ -725,6 +1041,7 @@ class TabularCreditModel:
                         "n_rounds",
                         "fold_best_rounds",
                         "monotone",
+                        "column_treatments",
                         "calibration",
                         "hyperparameters",
                         "training_data_sha256",
@@ -748,7 +1065,7 @@ class TabularCreditModel:
                     f"model directory {directory} has no {name} ({directory / name})"
                 )
         pre = _read_json(directory / PREPROCESS_FILE)
-        if pre.get("format_version") != FORMAT_VERSION:
+        if pre.get("format_version") not in READABLE_FORMAT_VERSIONS:
             raise ValueError(
                 f"{directory / PREPROCESS_FILE}: unsupported format_version "
                 f"{pre.get('format_version')!r}"
@@ -758,9 +1075,7 @@ class TabularCreditModel:
         model.bad_value = pre["bad_value"]
         model.id_column = pre["id_column"]
         model.monotone = {k: int(v) for k, v in pre["monotone"].items()}
-        model.columns = [
-            ColumnSpec(c["name"], c["kind"], list(c["levels"])) for c in pre["columns"]
-        ]
+        model.columns = [ColumnSpec.from_dict(c) for c in pre["columns"]]
         model.calibration = _read_json(directory / CALIBRATION_FILE)
         model.scale = PointsScale.from_dict(_read_json(directory / SCALE_FILE))
         card = directory / CARD_FILE
@@ -823,6 +1138,17 @@ def parse_monotone(spec: str | None) -> dict[str, int]:
             ) from None
         out[name] = value
     return out
+
+
+def parse_columns(spec: str | None, flag: str) -> list[str]:
+    """``"a, b"`` → ``["a", "b"]`` (column names as the header spells them, blanks
+    around commas ignored); raises naming ``flag`` when it names no column."""
+    if spec is None:
+        return []
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    if not names:
+        raise TabularDataError(f"{flag} names no column: {spec!r}")
+    return names
 
 
 def read_csv(path: Path) -> pd.DataFrame:

@@ -43,6 +43,20 @@ def refresh_features(enterprise_ids: list[int], as_of: str) -> int:
     return len(vectors)
 
 
+@shared_task(
+    name="scoring.tasks.refresh_and_score",
+    **jobs.task_options(seconds=5 * 60, once=True),
+)
+def refresh_and_score(enterprise_id: int, as_of: str) -> int | None:
+    """After a pull: the enterprise's features as of that day and its new score;
+    returns the score's primary key (``None`` when there was nothing to score).
+    Exactly once (``once=True``): a redelivery after the work committed does nothing."""
+    score = services.enterprise_refresh_and_score(
+        enterprise_pk=enterprise_id, as_of=dt.date.fromisoformat(as_of)
+    )
+    return score.pk if score is not None else None
+
+
 def batch_score(
     enterprise_ids: list[int],
     *,

@@ -12,6 +12,11 @@ urlpatterns = [
     path(
         "enterprise/score/now/", lazy_view("scoring.views.score_now"), name="score_now"
     ),
+    path(
+        "enterprise/score/progress/",
+        lazy_view("scoring.views.data_progress"),
+        name="data_progress",
+    ),
     path("operator/models/", lazy_view("scoring.views.model_list"), name="models"),
     path(
         "operator/models/<int:pk>/promote/",

@@ -15,10 +15,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import operator_membership
+from accounts.decorators import operator_membership, signed_in_user
 from borrowers import selectors as borrower_selectors
 from borrowers.exceptions import ConsentRequired
-from scoring import drift, services
+from core.exceptions import TooSoon
+from creditdata import selectors as creditdata_selectors
+from creditdata.models import IngestionStatus
+from scoring import drift, selectors, services
 from scoring.models import CreditScore, ModelVersion
 
 REPORT_FILES = {
@@ -33,7 +36,7 @@ REPORT_FILES = {
 
 @login_required
 def my_score(request: HttpRequest) -> HttpResponse:
-    enterprise = borrower_selectors.enterprise_for_user(user=request.user)
+    enterprise = borrower_selectors.enterprise_for_user(user=signed_in_user(request))
     if enterprise is None:
         raise Http404(_("You do not belong to a registered enterprise."))
     scores = CreditScore.objects.filter(enterprise=enterprise).select_related(
@@ -42,18 +45,76 @@ def my_score(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scoring/my_score.html",
-        {"enterprise": enterprise, "latest": scores.first(), "history": scores[:12]},
+        {
+            "enterprise": enterprise,
+            "latest": scores.first(),
+            "history": scores[:12],
+            **_progress_context(enterprise),
+        },
     )
+
+
+#: How often the progress panel asks again while a pull or its score is pending.
+PROGRESS_POLL_SECONDS = 2
+
+
+def _progress_context(enterprise) -> dict:
+    """The newest pull's progress by category, then whether its score is made."""
+    run = creditdata_selectors.enterprise_runs(enterprise=enterprise).first()
+    score = selectors.latest_score(enterprise_pk=enterprise.pk)
+    scored = bool(
+        run is not None
+        and score is not None
+        and run.finished_at is not None
+        and score.created_at >= run.finished_at
+    )
+    pulling = run is not None and run.status in (
+        IngestionStatus.PENDING,
+        IngestionStatus.RUNNING,
+    )
+    awaiting_score = bool(
+        run is not None
+        and run.status == IngestionStatus.SUCCEEDED
+        and not scored
+        and selectors.champion_exists()
+    )
+    done = len(run.category_results) if run is not None else 0
+    total = len(run.categories) if run is not None else 0
+    return {
+        "run": run,
+        "score": score if scored else None,
+        "pulling": pulling,
+        "awaiting_score": awaiting_score,
+        "done": done,
+        "total": total,
+        "percent": round(100 * done / total) if total else 0,
+        "poll_seconds": PROGRESS_POLL_SECONDS if pulling or awaiting_score else 0,
+    }
+
+
+@login_required
+def data_progress(request: HttpRequest) -> HttpResponse:
+    """The owner's panel "your data and your score": the newest pull's progress by
+    category, then its score. Loaded and refreshed by htmx every few seconds while
+    the pull runs or its score is pending; it stops asking once both are done."""
+    enterprise = borrower_selectors.enterprise_for_user(user=signed_in_user(request))
+    if enterprise is None:
+        raise Http404(_("You do not belong to a registered enterprise."))
+    return render(request, "scoring/_data_progress.html", _progress_context(enterprise))
 
 
 @login_required
 @require_POST
 def score_now(request: HttpRequest) -> HttpResponse:
-    enterprise = borrower_selectors.enterprise_for_user(user=request.user)
+    enterprise = borrower_selectors.enterprise_for_user(user=signed_in_user(request))
     if enterprise is None:
         raise Http404(_("You do not belong to a registered enterprise."))
     try:
-        services.enterprise_score(enterprise=enterprise, requested_by=request.user)
+        services.enterprise_score_now(
+            enterprise=enterprise, requested_by=signed_in_user(request)
+        )
+    except TooSoon as error:
+        messages.warning(request, error.message)
     except ConsentRequired:
         messages.error(
             request, _("Authorize the platform to use your data for scoring first.")
@@ -81,7 +142,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
 def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
     operator_membership(request)
     model = get_object_or_404(ModelVersion, pk=pk)
-    services.model_promote(model=model, promoted_by=request.user)
+    services.model_promote(model=model, promoted_by=signed_in_user(request))
     messages.success(
         request,
         _("Model %(version)s is now the champion.") % {"version": model.version},
@@ -90,7 +151,7 @@ def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def model_report_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+def model_report_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
     operator_membership(request)
     model = get_object_or_404(ModelVersion, pk=pk)
     if name not in REPORT_FILES or not model.report.name:

@@ -2,8 +2,9 @@
 
     grant (borrowers) ──platform consent──▶ pull requested (creditdata) ──job──▶
     pull executed (creditdata) ──succeeded──▶ job: features refreshed as of that day
-    (scoring); a score is made from the newest features on demand (the SME's
-    "score now", online) or by the batch rescoring (scoring's Celery chunks)
+    and the enterprise scored with the champion model (scoring), so the score
+    follows the data without a click; the SME's "score now" (online) and the batch
+    rescoring (scoring's Celery chunks) score from the newest features too
 
     revoke (borrowers) ──▶ pulls still waiting on it cancelled (creditdata) ──job──▶
     grantee notified (borrowers)
@@ -83,17 +84,13 @@ def consent_revoke(
 
 def pull_execute(*, run_pk: int) -> IngestionRun | None:
     """Carry out a pull; when it succeeded, refresh the enterprise's features as of
-    today (a job of its own, written in the transaction that marks the run
-    succeeded). Safe to call again for the same run (redelivery): a finished run is
-    skipped and starts nothing."""
-    return creditdata_services.ingestion_execute(
-        run_pk=run_pk, on_success=_refresh_features_after
-    )
+    today and score it (a job of its own, written in the transaction that marks the
+    run succeeded). Safe to call again for the same run (redelivery): a finished run
+    is skipped and starts nothing."""
+    return creditdata_services.ingestion_execute(run_pk=run_pk, on_success=_score_after)
 
 
-def _refresh_features_after(run: IngestionRun) -> None:
-    from scoring.tasks import refresh_features
+def _score_after(run: IngestionRun) -> None:
+    from scoring.tasks import refresh_and_score
 
-    jobs.enqueue(
-        refresh_features, [run.enterprise_id], timezone.localdate().isoformat()
-    )
+    jobs.enqueue(refresh_and_score, run.enterprise_id, timezone.localdate().isoformat())

@@ -12,8 +12,9 @@ from contextlib import contextmanager
 
 from .database import ROOT
 
-BROKER_URL = "redis://127.0.0.1:6379/5"
-RESULTS_URL = "redis://127.0.0.1:6379/6"
+# Overridable so that two people benchmarking on one machine do not share a queue.
+BROKER_URL = os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/5")
+RESULTS_URL = os.environ.get("BENCH_CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/6")
 QUEUE = "bench-scoring"
 HOSTNAME = "bench@%h"
 

@@ -7,6 +7,7 @@ in-process cache, Celery tasks executed eagerly and the sandbox credit-data prov
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
@@ -85,7 +86,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # allauth's session tracking, written at most once per interval per session.
+    "accounts.middleware.ThrottledUserSessionsMiddleware",
     "accounts.middleware.RequireStaffMFAMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
@@ -128,6 +130,20 @@ def database(url: str, *, conn_max_age: int) -> dict:
         options["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
         statement_ms = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=30_000)
         options["options"] = f"-c statement_timeout={statement_ms}"
+    elif config["ENGINE"] == "django.db.backends.sqlite3":
+        # The embedded default serves several requests (and eager tasks) at once. WAL
+        # lets readers go on while one writer writes; IMMEDIATE takes the write lock
+        # when a transaction starts, so a reader never fails on upgrading to a writer
+        # ("database is locked" at once, without waiting); the busy timeout makes a
+        # second writer wait its turn instead of failing.
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault(
+            "timeout", env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=20)
+        )
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault(
+            "init_command", "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL"
+        )
     return config
 
 
@@ -204,10 +220,17 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip,5/5m/key"}
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", default=None) or None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[信易贷 Xinyidai] "
-MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
+# Encrypts the TOTP and recovery-code seeds allauth stores (core.crypto).
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Xinyidai"
 USERSESSIONS_TRACK_ACTIVITY = True
+#: A session's "last seen" (its IP and browser, for the user's sessions page) is
+#: written at most this often: writing it on every request made every page load a
+#: database write.
+USERSESSIONS_TRACK_INTERVAL_SECONDS = env.int(
+    "USERSESSIONS_TRACK_INTERVAL_SECONDS", default=300
+)
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -216,6 +239,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# Our overrides of Django's locale formats: zh groups money by thousands with ",",
+# en writes a month "Mar 2026" (see config/formats/).
+FORMAT_MODULE_PATH = ["config.formats"]
 WAGTAIL_I18N_ENABLED = True
 WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 
@@ -337,7 +363,16 @@ SPECTACULAR_SETTINGS = {
 
 # --- Wagtail --------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "信易贷 Xinyidai"
-WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default="http://127.0.0.1:8000")
+#: Where users reach the site: every link in an email is built on it (never on the
+#: Host header of the request that caused the email). ``make demo`` passes the address
+#: it serves on.
+SITE_BASE_URL = env(
+    "SITE_BASE_URL",
+    default=env("WAGTAILADMIN_BASE_URL", default="http://127.0.0.1:8000"),
+).rstrip("/")
+#: The platform's name in emails and page titles, in each language.
+PLATFORM_NAME = {"zh-hans": "信易贷平台", "en": "Xinyidai"}
+WAGTAILADMIN_BASE_URL = SITE_BASE_URL
 WAGTAILADMIN_LOGIN_URL = "/admin/login/"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "pdf", "pptx", "txt", "xlsx", "zip"]
@@ -441,6 +476,17 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
     )
 }
 
+# --- Encryption at rest ---------------------------------------------------------------
+# Fernet keys for stored credentials (core.crypto: webhook signing secrets, TOTP
+# seeds), comma-separated: the first encrypts, every one decrypts, so a new key goes
+# first and the old one stays until `manage.py encryption_rotate` has run. The key
+# below is public (it is in the repository) and exists for dev and test only;
+# config.settings.prod requires the variable, with no default, and refuses this key.
+DEVELOPMENT_FIELD_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQta2V5LW5vdC1hLXNlY3JldC0wMDA="
+FIELD_ENCRYPTION_KEYS = env.list(
+    "FIELD_ENCRYPTION_KEYS", default=[DEVELOPMENT_FIELD_ENCRYPTION_KEY]
+)
+
 # --- Public credit data provider ---------------------------------------------------------
 # ``sandbox://`` routes the client to the in-process sandbox provider (the embedded
 # default); a real node is an https:// URL with its own key.
@@ -472,13 +518,28 @@ SCORING_BASE_ODDS = env.float("SCORING_BASE_ODDS", default=50.0)
 # Lowest score of each grade; below the last band is D (企业信用风险分类 A/B/C/D).
 SCORING_GRADE_BANDS = {"A": 600.0, "B": 570.0, "C": 540.0}
 SCORING_MODEL_DIR = env("SCORING_MODEL_DIR", default=str(BASE_DIR / "var" / "models"))
+# xgboost threads: SCORING_NTHREAD for batch chunks and training (a worker process
+# scoring 5,000 rows), SCORING_ONLINE_NTHREAD for one enterprise scored in a request,
+# where a second thread only adds waiting (docs/benchmarks.md, "Issue 12").
 SCORING_NTHREAD = env.int("SCORING_NTHREAD", default=2)
+SCORING_ONLINE_NTHREAD = env.int("SCORING_ONLINE_NTHREAD", default=1)
+# The owner's "refresh now" and "score now" are limited per enterprise: a pull reads
+# every category from the provider (a shared quota), and a score follows every pull
+# by itself, so a manual one is rarely needed.
+PULL_NOW_MIN_INTERVAL_SECONDS = env.int("PULL_NOW_MIN_INTERVAL_SECONDS", default=600)
+SCORE_NOW_MIN_INTERVAL_SECONDS = env.int("SCORE_NOW_MIN_INTERVAL_SECONDS", default=300)
 SCORING_SEED = env.int("SCORING_SEED", default=20260101)
 
 # --- Lenders -----------------------------------------------------------------------------
 # Highest annual rate a product may advertise (the judicial protection ceiling for
 # private lending is 4 × LPR; banks' SME products sit far below it).
 LOAN_RATE_CAP = Decimal(env("LOAN_RATE_CAP", default="24.00"))
+# Highest amount (CNY) a loan product may offer. Checked by the product form, the bank
+# API and the services; the database's own ceiling (lenders.models.AMOUNT_CEILING,
+# CNY 10 billion) caps it, since a setting cannot be a database constraint.
+LOAN_PRODUCT_AMOUNT_MAX = Decimal(
+    env("LOAN_PRODUCT_AMOUNT_MAX", default="100000000.00")
+)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
 WEBHOOK_BACKOFF_SECONDS = env.int("WEBHOOK_BACKOFF_SECONDS", default=30)
 
@@ -486,7 +547,7 @@ WEBHOOK_BACKOFF_SECONDS = env.int("WEBHOOK_BACKOFF_SECONDS", default=30)
 HEALTHCHECK_TIMEOUT_SECONDS = env.float("HEALTHCHECK_TIMEOUT_SECONDS", default=1.5)
 
 # --- Logging --------------------------------------------------------------------------
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

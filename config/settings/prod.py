@@ -7,8 +7,14 @@ runs it), so a deploy that forgets HTTPS hardening fails before it serves a requ
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DEMO_SECRETS, database, env
+from config.settings.base import (
+    DEMO_SECRETS,
+    DEVELOPMENT_FIELD_ENCRYPTION_KEY,
+    database,
+    env,
+)
 from core.checks import is_sandbox_url
+from core.crypto import key_problems, parse_keys
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -52,7 +58,8 @@ EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=587)
 EMAIL_HOST_USER = env("DJANGO_EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("DJANGO_EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=True)
-WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL")
+SITE_BASE_URL = env("SITE_BASE_URL").rstrip("/")
+WAGTAILADMIN_BASE_URL = SITE_BASE_URL
 
 
 # --- Public credit data provider: the real one, never the sandbox --------------------
@@ -88,5 +95,21 @@ if env.bool("CREDIT_SANDBOX_ENABLED", default=False):
         "CREDIT_SANDBOX_ENABLED environment variable"
     )
 CREDIT_SANDBOX_ENABLED = False
+
+# --- Encryption at rest: the operator's own keys, never the development one ----------
+# Required (no default); every entry a Fernet key. Errors name the variable and the
+# entry's position, never a key.
+FIELD_ENCRYPTION_KEYS = parse_keys(env("FIELD_ENCRYPTION_KEYS"))
+_key_problems = key_problems(FIELD_ENCRYPTION_KEYS)
+if DEVELOPMENT_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
+    _key_problems.append(
+        "FIELD_ENCRYPTION_KEYS holds the public development key; generate your own"
+    )
+if _key_problems:
+    raise ImproperlyConfigured(
+        " ".join(_key_problems) + " Set the FIELD_ENCRYPTION_KEYS environment variable "
+        'to comma-separated keys from `python -c "from cryptography.fernet import '
+        'Fernet; print(Fernet.generate_key().decode())"`.'
+    )
 
 LOGGING["loggers"]["django.security"] = {"level": "WARNING"}  # noqa: F405

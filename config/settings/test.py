@@ -26,5 +26,6 @@ STORAGES = {
 # Tests that need a worker start a real one; everything else runs tasks in-process.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="xinyidai-test")
-WAGTAILADMIN_BASE_URL = "http://testserver"
+# Not the test client's host: a link built from the request would show.
+SITE_BASE_URL = WAGTAILADMIN_BASE_URL = "https://xinyidai.example.cn"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

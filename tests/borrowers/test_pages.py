@@ -12,10 +12,12 @@ from tests.factories.borrowers import enterprise_with_owner, grant
 
 pytestmark = pytest.mark.django_db
 
+# The name and legal representative the sandbox registry holds for this code
+# (creditdata.synthetic): registration must match them.
 VALID = {
     "uscc": "9144 0300 7084 6113 6t",
-    "name": "深圳市示范科技有限公司",
-    "legal_representative": "李四",
+    "name": "深圳市天宇宏业新材料有限公司",
+    "legal_representative": "苏俊",
     "registered_capital": "5000000.00",
     "founded_on": "2015-06-01",
     "industry": "I",
@@ -29,9 +31,10 @@ def test_register_enterprise_makes_the_user_its_owner(client):
     client.force_login(user)
     response = client.post("/en/portal/enterprise/register/", VALID)
     assert response.status_code == 302
-    assert response["Location"] == "/en/portal/enterprise/consents/new/"
+    assert response["Location"] == "/en/portal/enterprise/verify/"
     enterprise = Enterprise.objects.get()
     assert enterprise.uscc == "91440300708461136T"
+    assert enterprise.verification_status == "unverified"
     assert Membership.objects.get(user=user).role == Role.OWNER
     assert enterprise.organization.kind == "enterprise"
 

@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARIABLES = (
@@ -44,10 +45,11 @@ def prod_env(tmp_path, **overrides: str) -> dict[str, str]:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
         DJANGO_ALLOWED_HOSTS="xyd.example.cn",
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
-        WAGTAILADMIN_BASE_URL="https://xyd.example.cn",
+        SITE_BASE_URL="https://xyd.example.cn",
         CREDIT_PROVIDER_URL="https://api.credit.example.cn/v1",
         CREDIT_PROVIDER_API_KEY=f"sk_live_{secrets.token_urlsafe(32)}",
         CREDIT_PROVIDER_WEBHOOK_SECRET=f"whsec_{secrets.token_urlsafe(32)}",
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
     )
     env.update(overrides)
     return env

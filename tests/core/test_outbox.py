@@ -67,7 +67,7 @@ def test_the_sweeper_sends_the_kept_job_once_the_broker_is_back_and_its_follow_u
     # The pull's follow-up went through the outbox too, and ran.
     assert sorted(OutboxJob.objects.values_list("task", "status")) == [
         ("creditdata.tasks.ingest_run", OutboxStatus.SENT),
-        ("scoring.tasks.refresh_features", OutboxStatus.SENT),
+        ("scoring.tasks.refresh_and_score", OutboxStatus.SENT),
     ]
     assert FeatureVector.objects.filter(enterprise=enterprise).count() == 1
     # Nothing left to send: a second sweep sends nothing again.

@@ -54,6 +54,6 @@ def test_broker_down_at_commit_then_the_sweeper_and_a_real_worker_finish_the_pul
         _wait(lambda: FeatureVector.objects.filter(enterprise=enterprise).exists())
     assert sorted(OutboxJob.objects.values_list("task", "status")) == [
         ("creditdata.tasks.ingest_run", OutboxStatus.SENT),
-        ("scoring.tasks.refresh_features", OutboxStatus.SENT),
+        ("scoring.tasks.refresh_and_score", OutboxStatus.SENT),
     ]
     assert IngestionRun.objects.get(pk=run.pk).attempts == 1

@@ -130,7 +130,7 @@ def test_whole_worker_killed_mid_run_then_all_40_jobs_finish_exactly_once(
             + CreditScore.objects.count()
         )
         assert held >= 1, "the killed worker held no message: nothing was in flight"
-        assert done_at_kill < 40
+        assert done_at_kill < 60  # 20 pulls, their 20 scores and 20 scoring jobs
 
         second, _ = _start(queue, (tmp_path / "second.log").open("w"))
 
@@ -145,7 +145,7 @@ def test_whole_worker_killed_mid_run_then_all_40_jobs_finish_exactly_once(
                     enterprise__in=[e for e, _ in to_pull]
                 ).count()
                 >= 20
-                and CreditScore.objects.values("enterprise").distinct().count() == 20
+                and CreditScore.objects.values("enterprise").distinct().count() == 40
             )
 
         elapsed = _wait(all_done, timeout=60, what="all 40 jobs and their follow-ups")
@@ -171,16 +171,22 @@ def test_whole_worker_killed_mid_run_then_all_40_jobs_finish_exactly_once(
         sorted(runs.values_list("status", flat=True))
         == [IngestionStatus.SUCCEEDED] * 20
     )
-    # One feature refresh per pull, each run once; one score per scoring job.
+    # One feature refresh and one score per pull, each run once; one score per
+    # scoring job.
     per_enterprise = (
         FeatureVector.objects.filter(enterprise__in=pulled)
         .values("enterprise")
         .annotate(n=Count("pk"))
     )
     assert sorted(row["n"] for row in per_enterprise) == [1] * 20
-    assert OutboxJob.objects.filter(task="scoring.tasks.refresh_features").count() == 20
+    assert (
+        OutboxJob.objects.filter(task="scoring.tasks.refresh_and_score").count() == 20
+    )
     scores = CreditScore.objects.values("enterprise").annotate(n=Count("pk"))
     assert sorted(row["n"] for row in scores) == [1] * 20
-    assert {row["enterprise"] for row in scores} == {e.pk for e in to_score}
-    # Every job (20 pulls, their 20 refreshes, 20 scores) is marked done, once.
+    assert {row["enterprise"] for row in scores} == {e.pk for e in to_score} | set(
+        pulled
+    )
+    # Every job (20 pulls, their 20 refresh-and-scores, 20 scores) is marked done,
+    # once.
     assert JobCompletion.objects.count() == OutboxJob.objects.count() == 60

@@ -577,6 +577,145 @@ def test_caller_supplied_idempotency_key_is_used_as_is(rsps, sleeps):
     ]
 
 
+# --- Real-name verification ----------------------------------------------------------
+
+VERIFICATIONS_URL = f"{BASE}/verifications"
+VERIFICATION_ID = "ver_" + "a1" * 12
+CONFIRM_URL = f"{VERIFICATIONS_URL}/{VERIFICATION_ID}/confirm"
+STARTED = {
+    "id": VERIFICATION_ID,
+    "uscc": USCC,
+    "status": "pending",
+    "channel": "sms",
+    "masked_contact": "138****0123",
+    "expires_at": "2026-06-15T02:10:00Z",
+    "attempts_remaining": 5,
+}
+
+
+def verification_error(code: str, status_type: str = "verification_error", **extra):
+    body = error_body(code, f"refused: {code}", status_type)
+    body["error"].update(extra)
+    return body
+
+
+def test_create_verification_posts_the_legal_representative_once(rsps, sleeps):
+    payload = {"uscc": USCC, "legal_representative": "陈明"}
+    rsps.post(VERIFICATIONS_URL, status=502)
+    rsps.post(
+        VERIFICATIONS_URL,
+        status=201,
+        json=STARTED,
+        match=[matchers.json_params_matcher(payload)],
+    )
+    started = make_client(sleeps).create_verification(
+        uscc=USCC, legal_representative="陈明"
+    )
+    assert started["id"] == VERIFICATION_ID
+    assert started["masked_contact"] == "138****0123"
+    assert started["expires_at"] == datetime(2026, 6, 15, 2, 10, tzinfo=UTC)
+    keys = {call.request.headers["Idempotency-Key"] for call in rsps.calls}
+    assert len(rsps.calls) == 2 and len(keys) == 1  # a retry sends no second code
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (400, "legal_representative_mismatch", "LegalRepresentativeMismatch"),
+        (409, "enterprise_not_active", "EnterpriseNotActive"),
+        (404, "enterprise_not_found", "NotFoundError"),
+        (400, "missing_field", "InvalidRequestError"),
+    ],
+)
+def test_create_verification_refusals_are_typed(rsps, sleeps, status, code, expected):
+    from creditdata import exceptions
+
+    rsps.post(VERIFICATIONS_URL, status=status, json=verification_error(code))
+    with pytest.raises(ProviderError) as excinfo:
+        make_client(sleeps).create_verification(uscc=USCC, legal_representative="x")
+    assert type(excinfo.value) is getattr(exceptions, expected)
+    assert excinfo.value.code == code
+    assert len(rsps.calls) == 1  # never retried
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**STARTED, "expires_at": "tomorrow"},
+        {**STARTED, "expires_at": "2026-06-15T02:10:00"},  # no zone
+        {k: v for k, v in STARTED.items() if k != "masked_contact"},
+        {k: v for k, v in STARTED.items() if k != "id"},
+    ],
+)
+def test_verification_without_id_contact_or_expiry_is_malformed(rsps, sleeps, body):
+    rsps.post(VERIFICATIONS_URL, status=201, json=body)
+    with pytest.raises(MalformedResponse):
+        make_client(sleeps).create_verification(uscc=USCC, legal_representative="x")
+
+
+def test_confirm_verification_sends_the_code(rsps, sleeps):
+    rsps.post(
+        CONFIRM_URL,
+        json={"id": VERIFICATION_ID, "uscc": USCC, "status": "verified"},
+        match=[matchers.json_params_matcher({"code": "123456"})],
+    )
+    confirmed = make_client(sleeps).confirm_verification(
+        VERIFICATION_ID, code="123456", idempotency_key="attempt-1"
+    )
+    assert confirmed["status"] == "verified"
+    assert rsps.calls[0].request.headers["Idempotency-Key"] == "attempt-1"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected", "remaining"),
+    [
+        (400, "invalid_code", "VerificationCodeInvalid", 3),
+        (410, "verification_expired", "VerificationExpired", None),
+        (409, "verification_already_used", "VerificationAlreadyUsed", None),
+        (409, "verification_locked", "VerificationLocked", 0),
+    ],
+)
+def test_confirm_verification_errors_are_typed(
+    rsps, sleeps, status, code, expected, remaining
+):
+    from creditdata import exceptions
+
+    extra = {"attempts_remaining": remaining} if remaining is not None else {}
+    rsps.post(CONFIRM_URL, status=status, json=verification_error(code, **extra))
+    with pytest.raises(exceptions.VerificationError) as excinfo:
+        make_client(sleeps).confirm_verification(VERIFICATION_ID, code="123456")
+    assert type(excinfo.value) is getattr(exceptions, expected)
+    assert isinstance(excinfo.value, InvalidRequestError)
+    assert excinfo.value.attempts_remaining == remaining
+    assert excinfo.value.status == status
+    assert len(rsps.calls) == 1
+    # Celery may pickle it: the count survives.
+    clone = pickle.loads(pickle.dumps(excinfo.value))  # noqa: S301 - our own object
+    assert clone.attempts_remaining == remaining
+
+
+def test_unknown_verification_is_not_found(rsps, sleeps):
+    rsps.post(
+        CONFIRM_URL,
+        status=404,
+        json=verification_error("verification_not_found", "not_found"),
+    )
+    with pytest.raises(NotFoundError):
+        make_client(sleeps).confirm_verification(VERIFICATION_ID, code="123456")
+
+
+def test_confirmation_that_is_not_verified_is_malformed(rsps, sleeps):
+    rsps.post(CONFIRM_URL, json={"id": VERIFICATION_ID, "status": "pending"})
+    with pytest.raises(MalformedResponse):
+        make_client(sleeps).confirm_verification(VERIFICATION_ID, code="123456")
+
+
+def test_empty_verification_id_is_refused_before_any_request(rsps, sleeps):
+    with pytest.raises(ValueError, match="verification_id"):
+        make_client(sleeps).confirm_verification("", code="123456")
+    assert len(rsps.calls) == 0
+
+
 # --- Construction --------------------------------------------------------------------
 
 

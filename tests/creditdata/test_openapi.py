@@ -66,12 +66,14 @@ def test_it_is_openapi_3_1(spec):
     assert spec["security"] == [{"bearerAuth": []}]
 
 
-def test_the_three_operations_are_documented(spec):
+def test_the_five_operations_are_documented(spec):
     paths = spec["paths"]
     assert set(paths) == {
         "/enterprises/{uscc}",
         "/enterprises/{uscc}/records/{category}",
         "/objections",
+        "/verifications",
+        "/verifications/{verification_id}/confirm",
     }
     assert paths["/enterprises/{uscc}"]["get"]["operationId"] == "getEnterprise"
     records = paths["/enterprises/{uscc}/records/{category}"]["get"]
@@ -235,7 +237,84 @@ def test_every_error_code_the_sandbox_uses_is_documented(spec):
         "idempotency_key_reused",
         "unknown_path",
         "enterprise_not_found",
+        "legal_representative_mismatch",
+        "enterprise_not_active",
+        "invalid_code",
+        "verification_not_found",
+        "verification_already_used",
+        "verification_locked",
+        "verification_expired",
     }
     for code in codes:
         assert f'"{code}"' in source, code
         assert code in documented, code
+
+
+# --- Real-name verification --------------------------------------------------------------
+
+
+def test_verification_operations_are_documented(spec):
+    create = spec["paths"]["/verifications"]["post"]
+    confirm = spec["paths"]["/verifications/{verification_id}/confirm"]["post"]
+    assert create["operationId"] == "createVerification"
+    assert confirm["operationId"] == "confirmVerification"
+    for operation in (create, confirm):
+        key = _resolve(spec, operation["parameters"][-2]["$ref"])
+        assert (key["name"], key["in"], key["required"]) == (
+            "Idempotency-Key",
+            "header",
+            True,
+        )
+        assert {"400", "401", "409", "5XX"} <= set(operation["responses"])
+    assert {"201", "404"} <= set(create["responses"])
+    assert {"200", "404", "410"} <= set(confirm["responses"])
+    attempts = spec["components"]["schemas"]["Error"]["properties"]["error"]
+    assert attempts["properties"]["attempts_remaining"]["type"] == "integer"
+    assert "verification_error" in attempts["properties"]["type"]["enum"]
+
+
+def test_sandbox_verification_answers_validate(spec, settings):
+    from creditdata.sandbox import verification_code
+    from creditdata.synthetic import firm_profile
+
+    settings.CREDIT_PROVIDER_API_KEY = API_KEY
+    uscc = synthetic_uscc(7)
+    representative = firm_profile(uscc).legal_representative
+    body = {"uscc": uscc, "legal_representative": representative}
+    started = _call(
+        "POST",
+        "/verifications",
+        headers={"Idempotency-Key": "v1"},
+        body=json.dumps(body).encode(),
+    )
+    assert started.status == 201
+    _validator(spec, "#/components/schemas/Verification").validate(started.json())
+    verification_id = started.json()["id"]
+    path = f"/verifications/{verification_id}/confirm"
+    wrong = "000000" if verification_code(verification_id) != "000000" else "111111"
+    refused = _call(
+        "POST",
+        path,
+        headers={"Idempotency-Key": "c1"},
+        body=json.dumps({"code": wrong}).encode(),
+    )
+    assert refused.status == 400
+    _validator(spec, "#/components/schemas/Error").validate(refused.json())
+    confirmed = _call(
+        "POST",
+        path,
+        headers={"Idempotency-Key": "c2"},
+        body=json.dumps({"code": verification_code(verification_id)}).encode(),
+    )
+    assert confirmed.status == 200
+    _validator(spec, "#/components/schemas/VerificationConfirmed").validate(
+        confirmed.json()
+    )
+    again = _call(
+        "POST",
+        path,
+        headers={"Idempotency-Key": "c3"},
+        body=json.dumps({"code": verification_code(verification_id)}).encode(),
+    )
+    assert again.status == 409
+    _validator(spec, "#/components/schemas/Error").validate(again.json())

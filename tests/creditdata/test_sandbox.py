@@ -613,3 +613,253 @@ def test_view_is_404_when_the_sandbox_is_disabled(client, db):
         response = client.get(f"{VIEW_BASE}/enterprises/{USCC}", **AUTH)
     assert response.status_code == 404
     assert "application/json" not in response.get("Content-Type", "")
+
+
+# --- Real-name verification ----------------------------------------------------------
+
+REPRESENTATIVE = firm_profile(USCC).legal_representative
+
+
+def start_verification(
+    representative: str = REPRESENTATIVE, key: str = "verify-1", uscc: str = USCC
+) -> SandboxResponse:
+    body = {"uscc": uscc, "legal_representative": representative}
+    return call(
+        "POST",
+        "/verifications",
+        headers={"Idempotency-Key": key},
+        body=json.dumps(body).encode(),
+    )
+
+
+def confirm(verification_id: str, code: str, key: str) -> SandboxResponse:
+    return call(
+        "POST",
+        f"/verifications/{verification_id}/confirm",
+        headers={"Idempotency-Key": key},
+        body=json.dumps({"code": code}).encode(),
+    )
+
+
+def wrong_code(verification_id: str) -> str:
+    from creditdata.sandbox import verification_code
+
+    right = verification_code(verification_id)
+    return "000000" if right != "000000" else "111111"
+
+
+def test_verification_sends_a_code_to_the_registered_contact():
+    from creditdata.sandbox import mask_contact, outbox_messages, verification_code
+    from creditdata.synthetic import registered_contact
+
+    response = start_verification(f"  {REPRESENTATIVE} ")  # compared normalized
+    assert response.status == 201
+    body = response.json()
+    contact = registered_contact(USCC)
+    assert body["masked_contact"] == mask_contact(contact)
+    assert body["masked_contact"] == contact[:3] + "****" + contact[-4:]
+    assert (body["status"], body["channel"], body["attempts_remaining"]) == (
+        "pending",
+        "sms",
+        5,
+    )
+    expires_at = dt.datetime.fromisoformat(body["expires_at"])
+    assert 590 <= (expires_at - timezone.now()).total_seconds() <= 600
+    (message,) = outbox_messages()
+    assert (message["to"], message["uscc"], message["verification_id"]) == (
+        contact,
+        USCC,
+        body["id"],
+    )
+    assert message["code"] == verification_code(body["id"])
+    assert message["code"] in message["text"]
+    assert REPRESENTATIVE not in response.body.decode()
+
+
+def test_verification_with_another_legal_representative_is_refused_and_sends_nothing():
+    from creditdata.sandbox import outbox_messages
+
+    response = start_verification("张三丰")
+    assert response.status == 400
+    error = response.json()["error"]
+    assert (error["code"], error["param"], error["type"]) == (
+        "legal_representative_mismatch",
+        "legal_representative",
+        "verification_error",
+    )
+    assert REPRESENTATIVE not in response.body.decode()
+    assert outbox_messages() == []
+
+
+def test_verification_start_is_idempotent():
+    from creditdata.sandbox import outbox_messages
+
+    first = start_verification(key="same")
+    again = start_verification(key="same")
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(outbox_messages()) == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "param", "code"),
+    [
+        ({"uscc": USCC}, "legal_representative", "missing_field"),
+        (
+            {"uscc": "91440300708461136U", "legal_representative": "x"},
+            "uscc",
+            "invalid_uscc",
+        ),
+        (
+            {"uscc": USCC, "legal_representative": "x" * 101},
+            "legal_representative",
+            "invalid_field",
+        ),
+        (
+            {"uscc": USCC, "legal_representative": "x", "phone": "1"},
+            "phone",
+            "unknown_field",
+        ),
+    ],
+)
+def test_invalid_verification_request_names_the_field(payload, param, code):
+    from creditdata.sandbox import outbox_messages
+
+    response = call(
+        "POST",
+        "/verifications",
+        headers={"Idempotency-Key": "bad"},
+        body=json.dumps(payload).encode(),
+    )
+    assert response.status == 400
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == (code, param)
+    assert outbox_messages() == []
+
+
+def test_right_code_verifies_once():
+    from creditdata.sandbox import verification_code
+
+    verification_id = start_verification().json()["id"]
+    code = verification_code(verification_id)
+    confirmed = confirm(verification_id, code, "c-1")
+    assert confirmed.status == 200
+    assert confirmed.json()["status"] == "verified"
+    assert confirmed.json()["uscc"] == USCC
+    # A retry of the same attempt (same key) replays; a new attempt is refused.
+    replayed = confirm(verification_id, code, "c-1")
+    assert replayed.json() == confirmed.json()
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    reused = confirm(verification_id, code, "c-2")
+    assert reused.status == 409
+    assert error_code(reused) == "verification_already_used"
+
+
+def test_wrong_codes_count_down_then_lock():
+    from creditdata.sandbox import verification_code
+
+    verification_id = start_verification().json()["id"]
+    wrong = wrong_code(verification_id)
+    for remaining in (4, 3, 2, 1):
+        response = confirm(verification_id, wrong, f"w-{remaining}")
+        assert response.status == 400
+        error = response.json()["error"]
+        assert (error["code"], error["attempts_remaining"]) == (
+            "invalid_code",
+            remaining,
+        )
+    # A retry of one attempt is not another attempt.
+    assert (
+        confirm(verification_id, wrong, "w-1").json()["error"]["attempts_remaining"]
+        == 1
+    )
+    fifth = confirm(verification_id, wrong, "w-5")
+    assert fifth.status == 409
+    assert fifth.json()["error"]["code"] == "verification_locked"
+    assert fifth.json()["error"]["attempts_remaining"] == 0
+    # Locked: even the right code is refused now.
+    right = confirm(verification_id, verification_code(verification_id), "w-6")
+    assert right.status == 409
+    assert error_code(right) == "verification_locked"
+
+
+def test_expired_code_is_410(monkeypatch):
+    from creditdata import sandbox
+
+    verification_id = start_verification().json()["id"]
+    later = timezone.now() + dt.timedelta(minutes=10, seconds=1)
+    monkeypatch.setattr(sandbox, "_now", lambda: later)
+    response = confirm(verification_id, sandbox.verification_code(verification_id), "e")
+    assert response.status == 410
+    assert error_code(response) == "verification_expired"
+
+
+@pytest.mark.parametrize(
+    ("verification_id", "code", "status", "expected"),
+    [
+        ("ver_" + "0" * 24, "123456", 404, "verification_not_found"),
+        ("nonsense", "123456", 404, "verification_not_found"),
+        ("ver_" + "0" * 24, "12345", 400, "invalid_field"),
+        ("ver_" + "0" * 24, "abcdef", 400, "invalid_field"),
+    ],
+)
+def test_bad_confirmation_is_refused(verification_id, code, status, expected):
+    response = confirm(verification_id, code, "bad")
+    assert response.status == status
+    assert error_code(response) == expected
+
+
+def test_malformed_code_is_not_an_attempt():
+    verification_id = start_verification().json()["id"]
+    assert confirm(verification_id, "12", "m-1").status == 400
+    wrong = confirm(verification_id, wrong_code(verification_id), "m-2")
+    assert wrong.json()["error"]["attempts_remaining"] == 4
+
+
+def test_client_runs_the_verification_against_the_sandbox():
+    from creditdata.exceptions import (
+        LegalRepresentativeMismatch,
+        VerificationAlreadyUsed,
+        VerificationCodeInvalid,
+    )
+    from creditdata.sandbox import verification_code
+
+    with SandboxSession() as session:
+        client = ProviderClient("sandbox://provider/v1", API_KEY, session=session)
+        with pytest.raises(LegalRepresentativeMismatch):
+            client.create_verification(uscc=USCC, legal_representative="某某")
+        started = client.create_verification(
+            uscc=USCC, legal_representative=REPRESENTATIVE
+        )
+        assert started["expires_at"].tzinfo is not None
+        with pytest.raises(VerificationCodeInvalid) as wrong:
+            client.confirm_verification(started["id"], code=wrong_code(started["id"]))
+        assert wrong.value.attempts_remaining == 4
+        code = verification_code(started["id"])
+        assert client.confirm_verification(started["id"], code=code)["status"] == (
+            "verified"
+        )
+        with pytest.raises(VerificationAlreadyUsed):
+            client.confirm_verification(started["id"], code=code)
+
+
+def test_outbox_page_lists_the_codes(client, db):
+    from creditdata.sandbox import verification_code
+    from tests.factories import UserFactory
+
+    verification_id = start_verification().json()["id"]
+    other = start_verification(
+        firm_profile(synthetic_uscc(13)).legal_representative,
+        key="verify-2",
+        uscc=synthetic_uscc(13),
+    ).json()["id"]
+    assert client.get("/sandbox/provider/outbox/").status_code == 302  # log in first
+    client.force_login(UserFactory())
+    page = client.get("/sandbox/provider/outbox/", {"uscc": USCC.lower()})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f'data-verification="{verification_id}"' in html
+    assert verification_code(verification_id) in html
+    assert f'data-verification="{other}"' not in html
+    with override_settings(CREDIT_SANDBOX_ENABLED=False):
+        assert client.get("/sandbox/provider/outbox/").status_code == 404

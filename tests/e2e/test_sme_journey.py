@@ -1,7 +1,9 @@
 """End to end in a real browser: the SME journey, in both languages.
 
-Log in, register the enterprise (a mistyped USCC first), read the consent notice and
-grant the platform, see the pulled data, get scored, revoke, and read the access log.
+Log in, register the enterprise (a mistyped USCC first) with the name and legal
+representative the sandbox registry holds, verify it with the code the sandbox "sent"
+(read from its outbox), read the consent notice and grant the platform, see the pulled
+data, get scored, revoke, and read the access log.
 Chinese lives at unprefixed URLs, English under ``/en/``; every page must render in the
 requested language and nothing may reach the browser console.
 """
@@ -23,7 +25,7 @@ from borrowers.models import (
     Enterprise,
 )
 from borrowers.uscc import ALPHABET
-from creditdata.synthetic import synthetic_uscc
+from creditdata.synthetic import firm_profile, synthetic_uscc
 from tests.e2e.conftest import ConsoleLog
 from tests.e2e.test_signup_login import expect_lang, submit, wait_for_path
 from tests.factories import UserFactory
@@ -32,10 +34,6 @@ from tests.factories.accounts import PASSWORD
 pytestmark = pytest.mark.e2e
 
 USCC_INDEX = {"zh-hans": 4242, "en": 4243}
-ENTERPRISE_NAME = {
-    "zh-hans": "深圳市信易贷端到端科技有限公司",
-    "en": "Shenzhen E2E Journey Technology Co., Ltd.",
-}
 # What the field error says about a wrong check character, in each language.
 CHECK_ERROR = {
     "zh-hans": re.compile(r"第18位|校验"),
@@ -103,7 +101,9 @@ def test_sme_journey(
     model_promote(model=register_model(fitted_model), promoted_by=None)
     user = UserFactory()
     uscc = synthetic_uscc(USCC_INDEX[language])
-    name = ENTERPRISE_NAME[language]
+    # Registration must match the registry record (the sandbox's synthetic one).
+    profile = firm_profile(uscc)
+    name = profile.name
 
     # --- log in: no organization yet ----------------------------------------------------
     page.goto(f"{prefix}/accounts/login/")
@@ -124,10 +124,7 @@ def test_sme_journey(
     expect_lang(page, language)
     page.fill("input[name=uscc]", mistyped(uscc))
     page.fill("input[name=name]", name)
-    page.fill(
-        "input[name=legal_representative]",
-        "张三" if language == "zh-hans" else "Zhang San",
-    )
+    page.fill("input[name=legal_representative]", profile.legal_representative)
     page.fill("input[name=registered_capital]", "5000000")
     page.fill("input[name=founded_on]", "2016-03-18")
     page.select_option("select[name=industry]", "C")
@@ -145,10 +142,30 @@ def test_sme_journey(
     expect(page.locator("input[name=name]")).to_have_value(name)
     page.fill("input[name=uscc]", uscc)
     submit(page)
-    wait_for_path(page, f"{prefix}/portal/enterprise/consents/new/")
+    wait_for_path(page, f"{prefix}/portal/enterprise/verify/")
     expect_lang(page, language)
     enterprise = Enterprise.objects.get()
     assert (enterprise.uscc, enterprise.name) == (uscc, name)
+    assert enterprise.verification_status == "unverified"
+
+    # --- real-name verification: the code "sent" to the registered contact ----------
+    page.locator("button[name=action][value=send]").click()
+    wait_for_path(page, f"{prefix}/portal/enterprise/verify/")
+    expect(page.get_by_test_id("code-sent")).to_be_visible()
+    outbox_href = (
+        page.get_by_test_id("sandbox-outbox").locator("a").get_attribute("href")
+    )
+    assert outbox_href == f"/sandbox/provider/outbox/?uscc={uscc}"
+    page.goto(outbox_href)
+    code = page.get_by_test_id("code").first.inner_text().strip()
+    assert re.fullmatch(r"[0-9]{6}", code), code
+    page.goto(f"{prefix}/portal/enterprise/verify/")
+    page.fill("input[name=code]", code)
+    page.get_by_test_id("confirm-form").locator("button[type=submit]").click()
+    wait_for_path(page, f"{prefix}/portal/enterprise/consents/new/")
+    expect_lang(page, language)
+    enterprise.refresh_from_db()
+    assert enterprise.verification_status == "verified"
 
     # --- consent: read the notice, then grant it ------------------------------------
     form = page.locator("main form")

@@ -4,11 +4,18 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from accounts.models import Membership, Organization, OrganizationKind, Role
 from accounts.selectors import platform_organization
 from borrowers import services
-from borrowers.models import ConsentPurpose, CreditAuthorization, Enterprise
+from borrowers.models import (
+    ConsentPurpose,
+    CreditAuthorization,
+    Enterprise,
+    VerificationMethod,
+    VerificationStatus,
+)
 from borrowers.uscc import make_uscc
 from core.codes import Category
 from tests.factories.accounts import OrganizationFactory, UserFactory
@@ -41,6 +48,18 @@ class EnterpriseFactory(factory.django.DjangoModelFactory):
     industry = "I"
     district = "440305"
     employees = 25
+    # Verified by default, so tests of what comes after verification need not repeat
+    # it; ``EnterpriseFactory(unverified=True)`` is one that just registered.
+    verification_status = VerificationStatus.VERIFIED
+    verification_method = VerificationMethod.REGISTERED_CONTACT_CODE
+    verified_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        unverified = factory.Trait(
+            verification_status=VerificationStatus.UNVERIFIED,
+            verification_method="",
+            verified_at=None,
+        )
 
 
 def enterprise_with_owner(**kwargs):

@@ -735,6 +735,7 @@ def test_served_schema_documents_every_error_body(raw_key):
     }
     assert refs(paths["/api/v1/products/{code}/"]["patch"]) == {
         "200": "Product",
+        "202": "ProductRevision",
         "400": "ProductsPartialUpdateValidationError",
         "401": detail,
         "403": detail,
@@ -781,7 +782,8 @@ def test_served_schema_marks_which_fields_take_blank(raw_key):
     assert {"$ref": "#/components/schemas/BlankEnum"} in request["min_grade"]["oneOf"]
     assert request["amount_min"]["pattern"] == r"^-?\d{1,14}(?:\.\d{1,2})?$"
     assert request["min_years_in_business"]["pattern"] == r"^-?\d{1,3}(?:\.\d{1,1})?$"
-    assert request["term_max"]["maximum"] == 2147483647
+    assert (request["term_max"]["minimum"], request["term_max"]["maximum"]) == (1, 360)
+    assert request["response_days"]["maximum"] == 60
     assert "code" not in components["ProductUpdateRequest"]["properties"]
     assert "status" not in request
     page_size = next(

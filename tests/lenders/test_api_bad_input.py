@@ -284,7 +284,8 @@ NOT_A_STRING_NUMBER = "Send the number as a JSON string of digits, for example â
             " " + "è´·" * 120,
             "Ensure this field has no more than 120 characters.",
         ),
-        ("term_max", 2**31, "Ensure this value is less than or equal to 2147483647."),
+        ("term_max", 2**31, "Ensure this value is less than or equal to 360."),
+        ("term_max", 10**12, "Ensure this value is less than or equal to 360."),
     ],
 )
 def test_a_field_takes_only_its_documented_json_type(client, field, value, message):

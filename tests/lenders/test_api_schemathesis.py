@@ -200,7 +200,8 @@ def test_every_served_operation_is_fuzzed(served):
     [
         ("POST /api/v1/products/", None, 201),
         ("PUT /api/v1/products/{code}/", "kc-draft", 200),
-        ("PATCH /api/v1/products/{code}/", "kc-listed", 200),
+        # A listed product's reviewed terms change through review: 202.
+        ("PATCH /api/v1/products/{code}/", "kc-listed", 202),
     ],
 )
 def test_documented_examples_are_accepted(served, label, code, status):

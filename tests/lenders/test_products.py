@@ -66,8 +66,12 @@ def test_full_lifecycle_with_versions(operator):
         1,
         operator,
     )
-    services.product_update(
+    # A listed product's change is a revision; approved, it is the next version.
+    change = services.product_update(
         product=product, actor=admin, data={"rate_max": Decimal("5.80")}
+    )
+    services.product_revision_decide(
+        revision=change.revision, action="approve", actor=operator
     )
     versions = list(
         LoanProductVersion.objects.filter(product=product).order_by("version")
@@ -85,7 +89,7 @@ def test_full_lifecycle_with_versions(operator):
         ProductTransition.objects.filter(product=product).values_list(
             "action", flat=True
         )
-    ) == ["submit", "approve", "delist"]
+    ) == ["submit", "approve", "approve_revision", "delist"]
 
 
 def test_return_requires_a_comment_and_goes_back_to_draft(operator):

@@ -25,12 +25,15 @@ def test_only_a_bank_admin_saves_its_webhook_endpoint():
     first = webhook_endpoint_save(
         lender=lender, url="https://bank.example/h", rotate_secret=False, actor=admin
     )
+    first_secret = first.secret
     kept = webhook_endpoint_save(
         lender=lender, url="https://bank.example/h2", rotate_secret=False, actor=admin
     )
+    # Read now: the endpoint returned by a save that kept the secret loads it lazily.
+    kept_secret = kept.secret
     rotated = webhook_endpoint_save(
         lender=lender, url="https://bank.example/h2", rotate_secret=True, actor=admin
     )
     assert first.pk == kept.pk == rotated.pk
-    assert kept.secret == first.secret != rotated.secret
+    assert kept_secret == first_secret != rotated.secret
     assert WebhookEndpoint.objects.get().url == "https://bank.example/h2"

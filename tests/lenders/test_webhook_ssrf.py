@@ -189,10 +189,10 @@ def test_a_name_resolving_to_a_public_address_is_saved(client, bank_admin, dns):
     lender, _admin = bank_admin
     dns["hooks.bank.example"] = ["93.184.216.34", "2606:2800:220:1::1"]
     response = client.post(PORTAL, {"url": "https://hooks.bank.example/h"})
-    assert response.status_code == 302
-    assert WebhookEndpoint.objects.get(lender=lender).url == (
-        "https://hooks.bank.example/h"
-    )
+    assert response.status_code == 200  # the new secret, shown this once
+    endpoint = WebhookEndpoint.objects.get(lender=lender)
+    assert endpoint.url == "https://hooks.bank.example/h"
+    assert response.context["new_secret"] == endpoint.secret
 
 
 @pytest.mark.parametrize("url", [*REFUSED_LITERALS, "https://inside.example/h"])

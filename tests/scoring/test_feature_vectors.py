@@ -80,6 +80,8 @@ def test_without_a_vector_scoring_computes_one_logs_the_read_and_keeps_it(
     scored_enterprise,
 ):
     enterprise, _owner = scored_enterprise
+    # The pull scored it already (a score follows the data); start with neither.
+    CreditScore.objects.filter(enterprise=enterprise).delete()
     FeatureVector.objects.filter(enterprise=enterprise).delete()
     logs = _scoring_logs(enterprise)
     first = services.enterprise_score(enterprise=enterprise)
@@ -239,9 +241,14 @@ def test_a_stored_score_reads_back_exactly_what_was_computed(scored_enterprise):
 
 def test_batch_scoring_writes_the_same_rows_as_online_scoring(scored_enterprise):
     enterprise, _owner = scored_enterprise
+    after_pull = set(
+        CreditScore.objects.filter(enterprise=enterprise).values_list("pk", flat=True)
+    )
     online = services.enterprise_score(enterprise=enterprise)
     assert services.score_batch(enterprise_ids=[enterprise.pk]) == 1
-    batch = CreditScore.objects.exclude(pk=online.pk).get(enterprise=enterprise)
+    batch = CreditScore.objects.exclude(pk__in=after_pull | {online.pk}).get(
+        enterprise=enterprise
+    )
     for field in ("feature_vector_id", "as_of", "score", "pd", "margin", "grade"):
         assert getattr(batch, field) == getattr(online, field), field
     assert batch.reasons == online.reasons

@@ -7,6 +7,7 @@ id column. One model is trained per module and shared by the read-only tests.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -279,12 +280,14 @@ def test_constant_column(tmp_path):
     _assert_refused(csv, tmp_path / "out", "'branch'", "constant")
 
 
-def test_non_numeric_value_in_numeric_column(tmp_path):
+def test_non_numeric_value_in_declared_numeric_column(tmp_path):
     frame = make_frame(1000, 3)
     frame["amount"] = np.arange(1000).astype(str)
     frame.loc[636, "amount"] = "abc"
     csv = write_csv(frame, tmp_path / "t.csv")
-    _assert_refused(csv, tmp_path / "out", "'amount'", "'abc'", "row 637")
+    _assert_refused(
+        csv, tmp_path / "out", "'amount'", "'abc'", "row 637", numeric="amount"
+    )
 
 
 def test_missing_id_column(tmp_path):
@@ -352,14 +355,23 @@ def test_score_csv_names_a_missing_column(tmp_path, model_dir, test_frame):
     assert not out.exists()
 
 
-def test_score_csv_names_a_non_numeric_value(tmp_path, model_dir, test_frame):
+def test_score_csv_scores_a_non_numeric_value_as_missing(
+    tmp_path, model_dir, test_frame
+):
+    """A column inferred numeric (not declared ``--numeric``) scores a non-number as
+    missing and says so; tests/scoring/test_tabular_inference.py has the rest."""
     frame = test_frame.head(10).copy()
     frame.loc[frame.index[4], "utilisation"] = "high"
     csv = write_csv(frame, tmp_path / "t.csv")
     out = tmp_path / "pred.csv"
-    with pytest.raises(CommandError, match=r"'utilisation'.*'high'.*row 5"):
-        call_command("score_csv", model=str(model_dir), csv=str(csv), out=str(out))
-    assert not out.exists()
+    stdout = io.StringIO()
+    call_command(
+        "score_csv", model=str(model_dir), csv=str(csv), out=str(out), stdout=stdout
+    )
+    assert stdout.getvalue().splitlines()[0] == (
+        "1 unseen value in column 'utilisation' treated as missing: 'high' ×1"
+    )
+    assert len(pd.read_csv(out)) == 10
 
 
 def test_csv_mode_needs_target_bad_and_out(tmp_path):

@@ -185,17 +185,17 @@ def test_a_pull_succeeds_only_together_with_its_follow_up_job(
         )
     with (
         mock.patch.object(
-            credit_data, "_refresh_features_after", side_effect=RuntimeError("killed")
+            credit_data, "_score_after", side_effect=RuntimeError("killed")
         ),
         pytest.raises(RuntimeError),
     ):
         credit_data.pull_execute(run_pk=run.pk)
     run.refresh_from_db()
     assert run.status == IngestionStatus.RUNNING  # not succeeded: redelivered later
-    assert not OutboxJob.objects.filter(task="scoring.tasks.refresh_features").exists()
+    assert not OutboxJob.objects.filter(task="scoring.tasks.refresh_and_score").exists()
     with django_capture_on_commit_callbacks(execute=False):
         credit_data.pull_execute(run_pk=run.pk)  # the redelivery
     run.refresh_from_db()
     assert (run.status, run.attempts) == (IngestionStatus.SUCCEEDED, 2)
-    follow_up = OutboxJob.objects.get(task="scoring.tasks.refresh_features")
-    assert follow_up.args[0] == [enterprise.pk]
+    follow_up = OutboxJob.objects.get(task="scoring.tasks.refresh_and_score")
+    assert follow_up.args[0] == enterprise.pk

@@ -5,6 +5,10 @@ reason_1..reason_4`` (preceded by the id column when the model was trained with 
 the input has it), so it can be joined back to the input by position or by id. The file
 is written under a temporary name and renamed at the end: a failed run leaves no
 partial predictions behind.
+
+A value the training data never had (a new category, or a non-number in a column that
+held only numbers) does not fail the file: it is scored as a missing value of its
+column, and the command says how many there were per column.
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ class Command(BaseCommand):
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         try:
-            pred = model.predict(frame)
+            scored = model.score(frame)
         except TabularDataError as exc:
             raise CommandError(f"{csv}: {exc}") from exc
+        pred = scored.predictions
         if model.id_column and model.id_column in frame.columns:
             pred.insert(0, model.id_column, frame[model.id_column].to_numpy())
 
@@ -62,6 +67,8 @@ class Command(BaseCommand):
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        for line in scored.unseen_summary():
+            self.stdout.write(self.style.WARNING(line))
         counts = pred["grade"].value_counts()
         names = model.scale.grade_names() if model.scale else sorted(counts.index)
         grades = ", ".join(f"{g} {int(counts.get(g, 0))}" for g in names)

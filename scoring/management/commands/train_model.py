@@ -28,6 +28,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from scoring.tabular import (
     TabularCreditModel,
     TabularDataError,
+    parse_columns,
     parse_monotone,
     read_csv,
     sha256_file,
@@ -69,6 +70,18 @@ class Command(BaseCommand):
                 "lower it"
             ),
         )
+        parser.add_argument(
+            "--numeric",
+            help=(
+                "columns that must be numeric, e.g. 'income,age': a value that is not "
+                "a number there stops the training (other columns' types are "
+                "inferred; see scoring/tabular.py)"
+            ),
+        )
+        parser.add_argument(
+            "--categorical",
+            help="columns to one-hot even if they hold numbers, e.g. 'district_code'",
+        )
         parser.add_argument("--seed", type=int, default=settings.SCORING_SEED)
         parser.add_argument("--nthread", type=int, default=settings.SCORING_NTHREAD)
         parser.add_argument(
@@ -101,6 +114,8 @@ class Command(BaseCommand):
                     ("--bad", "bad"),
                     ("--id-column", "id_column"),
                     ("--monotone", "monotone"),
+                    ("--numeric", "numeric"),
+                    ("--categorical", "categorical"),
                 )
                 if options.get(key)
             ]
@@ -148,6 +163,8 @@ class Command(BaseCommand):
             )
         try:
             monotone = parse_monotone(options["monotone"])
+            numeric = parse_columns(options["numeric"], "--numeric")
+            categorical = parse_columns(options["categorical"], "--categorical")
             frame = read_csv(csv)
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
@@ -161,6 +178,8 @@ class Command(BaseCommand):
                 bad_value=options["bad"],
                 id_column=options["id_column"],
                 monotone=monotone,
+                numeric=numeric,
+                categorical=categorical,
                 seed=options["seed"],
                 nthread=options["nthread"],
                 progress=not options["no_progress"],
@@ -191,6 +210,20 @@ class Command(BaseCommand):
             f"Model written to {out} ({card['n_rounds']} trees, "
             f"{len(card['features'])} columns, {card['encoded_features']} features)"
         )
+        # Every column that is not a plain number column, by name; those by count.
+        self.stdout.write("Columns (treatment — why; every column in model_card.json):")
+        plain = []
+        for feature in card["features"]:
+            if feature["kind"] == "numeric" and not feature["declared"]:
+                plain.append(feature["name"])
+            else:
+                name = feature["name"]
+                self.stdout.write(f"  {name}: {card['column_treatments'][name]}")
+        if plain:
+            self.stdout.write(
+                f"  {len(plain)} other column(s) numeric (every non-missing value is "
+                f"a number): {', '.join(plain[:8])}{', …' if len(plain) > 8 else ''}"
+            )
         self.stdout.write(f"Validation ({card['validation']}):")
 
         def fmt(value: float | None) -> str:
