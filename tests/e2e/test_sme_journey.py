@@ -1,9 +1,10 @@
 """End to end in a real browser: the SME journey, in both languages.
 
-Log in, register the enterprise (a mistyped USCC first) with the name and legal
-representative the sandbox registry holds, verify it with the code the sandbox "sent"
-(read from its outbox), read the consent notice and grant the platform, see the pulled
-data, get scored, revoke, and read the access log.
+Log in, register the enterprise (a mistyped USCC first, then a legal representative the
+registry does not hold) with the name and legal representative the sandbox registry
+holds, verify it with the code the sandbox "sent" (read from its outbox), read the
+consent notice and grant the platform, see the pulled data and the score that followed
+it without a click, revoke, and read the access log.
 Chinese lives at unprefixed URLs, English under ``/en/``; every page must render in the
 requested language and nothing may reach the browser console.
 """
@@ -11,6 +12,7 @@ requested language and nothing may reach the browser console.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 
 import pytest
@@ -53,6 +55,13 @@ def fitted_model():
         processes=1,
     )
     return fit_platform_model(sample, seed=1, nthread=1)
+
+
+def shoot(page: Page, tmp_path, name: str) -> None:
+    """A full-page screenshot, into ``E2E_SCREENSHOT_DIR`` when it is set (to look at
+    the pages), else into the test's temporary directory."""
+    folder = os.environ.get("E2E_SCREENSHOT_DIR") or str(tmp_path)
+    page.screenshot(path=f"{folder}/{name}.png", full_page=True)
 
 
 def mistyped(uscc: str) -> str:
@@ -140,7 +149,28 @@ def test_sme_journey(
     forgive_invalid_form_status(console, page.url)
     # The other fields keep what was typed; only the code is corrected.
     expect(page.locator("input[name=name]")).to_have_value(name)
+    # --- a legal representative the registry does not hold: refused, nothing kept ---
     page.fill("input[name=uscc]", uscc)
+    page.fill("input[name=legal_representative]", "冒名顶替")
+    submit(page)
+    wait_for_path(page, f"{prefix}/portal/enterprise/register/")
+    expect_lang(page, language)
+    representative_error = page.locator(
+        '.invalid-feedback[data-field="legal_representative"]'
+    )
+    expect(representative_error).to_have_count(1)
+    expect(representative_error).to_have_text(
+        gettext(
+            "This legal representative does not match the registry record for this "
+            "Unified Social Credit Code.",
+            language,
+        )
+    )
+    assert profile.legal_representative not in page.content()  # never revealed
+    assert not Enterprise.objects.exists()
+    forgive_invalid_form_status(console, page.url)
+    shoot(page, tmp_path, f"register-refused-{language}")
+    page.fill("input[name=legal_representative]", profile.legal_representative)
     submit(page)
     wait_for_path(page, f"{prefix}/portal/enterprise/verify/")
     expect_lang(page, language)
@@ -152,12 +182,14 @@ def test_sme_journey(
     page.locator("button[name=action][value=send]").click()
     wait_for_path(page, f"{prefix}/portal/enterprise/verify/")
     expect(page.get_by_test_id("code-sent")).to_be_visible()
+    shoot(page, tmp_path, f"verify-{language}")
     outbox_href = (
         page.get_by_test_id("sandbox-outbox").locator("a").get_attribute("href")
     )
     assert outbox_href == f"/sandbox/provider/outbox/?uscc={uscc}"
     page.goto(outbox_href)
     code = page.get_by_test_id("code").first.inner_text().strip()
+    shoot(page, tmp_path, f"outbox-{language}")
     assert re.fullmatch(r"[0-9]{6}", code), code
     page.goto(f"{prefix}/portal/enterprise/verify/")
     page.fill("input[name=code]", code)
@@ -185,6 +217,7 @@ def test_sme_journey(
     expect_lang(page, language)
     expect(notice).to_contain_text(name)
     expect(notice).to_contain_text(uscc)
+    shoot(page, tmp_path, f"consent-{language}")
     page.check("input[name=agree]")
     page.locator("button[name=action][value=grant]").click()
     wait_for_path(page, f"{prefix}/portal/enterprise/consents/")
@@ -196,8 +229,11 @@ def test_sme_journey(
     )
 
     # --- the data the platform pulled (eagerly, from the in-process sandbox) ----------
+    # The pull was followed by a score, with no click: the progress panel says so.
     page.goto(f"{prefix}/portal/enterprise/data/")
     expect_lang(page, language)
+    expect(page.get_by_test_id("progress-score")).to_be_visible()
+    shoot(page, tmp_path, f"data-{language}")
     overview = page.get_by_test_id("data-overview")
     tax_href = f'a[href="{prefix}/portal/enterprise/data/tax/"]'
     tax_link = overview.locator(tax_href)
@@ -212,16 +248,21 @@ def test_sme_journey(
     records = page.locator("[data-testid=records] tbody tr")
     expect(records.first).to_be_visible()
     assert records.count() == min(tax_count, 50)
+    shoot(page, tmp_path, f"records-tax-{language}")
 
-    # --- score now --------------------------------------------------------------------
+    # --- the score is there without a click; "score now" again is limited -----------
     page.goto(f"{prefix}/portal/enterprise/score/")
     expect_lang(page, language)
+    latest = page.get_by_test_id("latest-score")
+    expect(latest).to_be_visible()
     page.locator(
         f'main form[action="{prefix}/portal/enterprise/score/now/"] button[type=submit]'
     ).click()
     wait_for_path(page, f"{prefix}/portal/enterprise/score/")
     expect_lang(page, language)
-    latest = page.get_by_test_id("latest-score")
+    expect(page.locator(".alert-warning")).to_contain_text(
+        re.compile(r"刚刚完成评分|scored a moment ago")
+    )
     expect(latest).to_be_visible()
     grade = latest.locator("[data-grade]").get_attribute("data-grade")
     assert grade in {"A", "B", "C", "D"}, grade
@@ -232,7 +273,7 @@ def test_sme_journey(
         expect(page.locator("main")).to_contain_text(
             gettext("No factor lowered your score.", language)
         )
-    page.screenshot(path=tmp_path / f"score-{language}.png", full_page=True)
+    shoot(page, tmp_path, f"score-{language}")
 
     # --- revoke -----------------------------------------------------------------------
     page.goto(f"{prefix}/portal/enterprise/consents/")
