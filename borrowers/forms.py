@@ -115,8 +115,15 @@ class LetterReviewForm(forms.Form):
         return data
 
 
+class OrganizationChoiceField(forms.ModelChoiceField):
+    """Organizations by their name in the page's language."""
+
+    def label_from_instance(self, obj: Organization) -> str:
+        return obj.display_name
+
+
 class ConsentForm(forms.Form):
-    grantee = forms.ModelChoiceField(
+    grantee = OrganizationChoiceField(
         label=_("Grantee"),
         queryset=Organization.objects.none(),
         empty_label=None,

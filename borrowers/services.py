@@ -699,7 +699,13 @@ def consent_preview(
         language=language,
         enterprise_name=enterprise.name,
         uscc=enterprise.uscc,
-        grantee_name=grantee.name,
+        # An English notice names the grantee in English and by its registered
+        # (Chinese) name, which is the one that binds.
+        grantee_name=(
+            f"{grantee.name_en} ({grantee.name})"
+            if language == "en" and grantee.name_en
+            else grantee.name
+        ),
         purpose=purpose,
         categories=categories,
         valid_from=valid_from,

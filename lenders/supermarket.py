@@ -18,6 +18,7 @@ industries, one for the bank choices of the filter form.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -57,6 +58,7 @@ from lenders.models import (
 )
 
 PAGE_SIZE = 20
+logger = logging.getLogger(__name__)
 
 
 def format_cny(value: Decimal) -> str:
@@ -181,6 +183,24 @@ CARD_FIELDS = (
     "lender__organization__updated_at",
 )
 
+
+def _cache_get_many(keys: list[str]) -> dict[str, Any]:
+    """Cached fragments; none when the cache cannot be reached (the page is then
+    rendered in full, slower but whole)."""
+    try:
+        return cache.get_many(keys)
+    except Exception:  # any cache client error: render instead
+        logger.warning("cache unreachable: the product page is rendered in full")
+        return {}
+
+
+def _cache_set_many(values: dict[str, Any], *, timeout: int) -> None:
+    try:
+        cache.set_many(values, timeout=timeout)
+    except Exception:  # any cache client error: the next request renders again
+        logger.warning("cache unreachable: rendered fragments not stored")
+
+
 #: How long a rendered product card is kept; its key changes with the product, the
 #: bank and the language, so this only bounds the memory of cards no longer shown.
 CARD_CACHE_SECONDS = 60 * 60
@@ -212,7 +232,7 @@ def _card_fragments(products: list[LoanProduct]) -> list[SafeString]:
         product.pk: _card_key(product, districts[product.pk], industries[product.pk])
         for product in products
     }
-    cached = cache.get_many(list(keys.values()))
+    cached = _cache_get_many(list(keys.values()))
     rendered = {
         keys[product.pk]: render_to_string(
             "lenders/_product_card.html",
@@ -228,7 +248,7 @@ def _card_fragments(products: list[LoanProduct]) -> list[SafeString]:
         if keys[product.pk] not in cached
     }
     if rendered:
-        cache.set_many(rendered, timeout=CARD_CACHE_SECONDS)
+        _cache_set_many(rendered, timeout=CARD_CACHE_SECONDS)
         cached.update(rendered)
     # The fragments are the card template's own output.
     return [mark_safe(cached[keys[product.pk]]) for product in products]  # noqa: S308
@@ -254,12 +274,12 @@ def _filters_html(request: HttpRequest, filterset: ProductFilterSet) -> SafeStri
     )
     digest = hashlib.sha256(repr((query, banks)).encode()).hexdigest()
     key = f"lenders:filters:{get_language()}:{digest}"
-    html = cache.get(key)
+    html = _cache_get_many([key]).get(key)
     if html is None:
         html = render_to_string(
             "lenders/_product_filters.html", {"form": filterset.form}, request=request
         )
-        cache.set(key, html, timeout=FILTERS_CACHE_SECONDS)
+        _cache_set_many({key: html}, timeout=FILTERS_CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 — the filter template's own output
 
 

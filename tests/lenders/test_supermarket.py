@@ -751,3 +751,17 @@ def test_a_cached_filter_form_keeps_each_querys_values_and_errors(client, db):
     good = client.get("/products/?term=12").content.decode()
     assert 'data-field="term"' in bad and 'data-field="term"' not in good
     assert 'name="term" value="12"' in good
+
+
+def test_the_list_renders_whole_when_the_cache_is_down(client, db, monkeypatch):
+    listed_product(code="no-cache", name="无缓存贷")
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get_many", down)
+    monkeypatch.setattr(cache, "set_many", down)
+    response = client.get("/products/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "无缓存贷" in html and 'data-testid="product-filters"' in html
