@@ -35,7 +35,7 @@ from creditdata.categories import (
     TaxCreditGrade,
     UtilityType,
 )
-from creditdata.quality import FindingRule
+from creditdata.quality import FindingRule, describe
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -407,6 +407,8 @@ class DataQualityFinding(TimeStampedModel):
         _("severity"), max_length=10, choices=FindingSeverity.choices
     )
     message = models.CharField(_("message"), max_length=500)
+    #: The finding's codes and dates, shown translated (``quality.describe``).
+    params = models.JSONField(_("details"), default=dict, blank=True)
     source_ids = models.JSONField(_("records concerned"), default=list)
 
     class Meta:
@@ -417,6 +419,11 @@ class DataQualityFinding(TimeStampedModel):
             models.Index(fields=["enterprise", "category"]),
             models.Index(fields=["rule"]),
         ]
+
+    @property
+    def description(self) -> str:
+        """The finding in the page's language (``quality.describe``)."""
+        return describe(self.category, self.rule, self.params, self.message)
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.message}"

@@ -11,14 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import models
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from core.codes import Category
-from creditdata.categories import MONTHLY_CATEGORIES, RECORD_FIELDS
+from core.templatetags.formatting import join_list
+from creditdata.categories import MONTHLY_CATEGORIES, RECORD_FIELDS, UtilityType
 
 
 class FindingRule(models.TextChoices):
@@ -42,8 +45,11 @@ class FindingRule(models.TextChoices):
 class Finding:
     rule: str
     severity: str  # "warning" or "error"
+    #: For logs and the database, in English; pages show ``describe(rule, params)``.
     message: str
     source_ids: tuple[str, ...]
+    #: What the message says, as codes and ISO dates: a page translates them.
+    params: dict = field(default_factory=dict)
 
 
 def _month_index(day: dt.date) -> int:
@@ -75,6 +81,11 @@ def missing_months(category: str, records: list[dict]) -> Iterator[Finding]:
                 "warning",
                 f"{label}{len(gaps)} missing month(s): {shown}{more}",
                 (),
+                {
+                    "series": key,
+                    "count": len(gaps),
+                    "months": [_month_label(m) for m in gaps[:6]],
+                },
             )
 
 
@@ -89,6 +100,7 @@ def negative_amounts(category: str, records: list[dict]) -> Iterator[Finding]:
                     "error",
                     f"{name} is negative ({value})",
                     (record["source_id"],),
+                    {"field": name, "value": str(value)},
                 )
 
 
@@ -110,6 +122,7 @@ def future_dates(
                     "error",
                     f"{name} {value.isoformat()} is in the future",
                     (record["source_id"],),
+                    {"field": name, "date": value.isoformat(), "month": is_month},
                 )
 
 
@@ -126,6 +139,7 @@ def duplicate_decision_numbers(category: str, records: list[dict]) -> Iterator[F
                 "error",
                 f"decision number {number} appears in {len(source_ids)} records",
                 tuple(sorted(source_ids)),
+                {"number": number, "count": len(source_ids)},
             )
 
 
@@ -140,6 +154,10 @@ def repaired_before_decided(category: str, records: list[dict]) -> Iterator[Find
                 "error",
                 f"repaired on {repaired_on} before the decision of {decided_on}",
                 (record["source_id"],),
+                {
+                    "repaired_on": repaired_on.isoformat(),
+                    "decided_on": decided_on.isoformat(),
+                },
             )
         if record.get("repaired") and repaired_on is None:
             yield Finding(
@@ -162,3 +180,59 @@ def check_records(
     findings.extend(duplicate_decision_numbers(category, rows))
     findings.extend(repaired_before_decided(category, rows))
     return findings
+
+
+def _date(value: str, *, month: bool = False) -> str:
+    day = dt.date.fromisoformat(value if not month or len(value) > 7 else value + "-01")
+    return date_format(day, "YEAR_MONTH_FORMAT" if month else "DATE_FORMAT")
+
+
+def describe(category: str, rule: str, params: dict, fallback: str) -> str:
+    """A finding in words of the active language, from the codes it stores: field
+    names as their labels, a utility by its label, dates and months in the locale's
+    format. A finding stored before ``params`` existed shows its stored message."""
+    if not params:
+        return fallback
+    from creditdata.models import RECORD_MODELS
+
+    def field_label(name: str) -> str:
+        field = RECORD_MODELS[category]._meta.get_field(name)
+        assert isinstance(field, models.Field)  # a record's own column
+        return str(field.verbose_name)
+
+    if rule == FindingRule.MISSING_MONTHS:
+        months = join_list(_date(m, month=True) for m in params["months"])
+        text = ngettext(
+            "%(count)d missing month: %(months)s",
+            "%(count)d missing months: %(months)s",
+            params["count"],
+        ) % {"count": params["count"], "months": months}
+        if params.get("series"):
+            series = dict(UtilityType.choices).get(params["series"], params["series"])
+            separator = pgettext("label before a value", ": ")
+            text = f"{series}{separator}{text}"
+        return text
+    if rule == FindingRule.NEGATIVE_AMOUNT:
+        return gettext("%(field)s is negative (%(value)s)") % {
+            "field": field_label(params["field"]),
+            "value": params["value"],
+        }
+    if rule == FindingRule.FUTURE_DATE:
+        return gettext("%(field)s %(date)s is in the future") % {
+            "field": field_label(params["field"]),
+            "date": _date(params["date"], month=params.get("month", False)),
+        }
+    if rule == FindingRule.DUPLICATE_DECISION_NUMBER:
+        return ngettext(
+            "Decision number %(number)s appears in %(count)d record",
+            "Decision number %(number)s appears in %(count)d records",
+            params["count"],
+        ) % {"number": params["number"], "count": params["count"]}
+    if rule == FindingRule.REPAIRED_BEFORE_DECIDED:
+        return gettext(
+            "Repaired on %(repaired)s, before the decision of %(decided)s"
+        ) % {
+            "repaired": _date(params["repaired_on"]),
+            "decided": _date(params["decided_on"]),
+        }
+    return fallback

@@ -283,6 +283,7 @@ def _replace_findings(*, run: IngestionRun, category: str) -> None:
             rule=finding.rule,
             severity=finding.severity,
             message=finding.message,
+            params=finding.params,
             source_ids=list(finding.source_ids),
         )
         for finding in findings

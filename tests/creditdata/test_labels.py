@@ -620,3 +620,42 @@ def test_the_data_quality_page_names_rules_by_their_labels(client, language):
     assert {row[2] for row in rows} == labels
     assert none not in _main(page)
     assert _codes_shown(_main(page), FindingRule.values, labels) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("zh-hans", "电：缺失 2 个月：2025年2月、2025年3月"),
+        ("en", "Electricity: 2 missing months: Feb 2025; Mar 2025"),
+    ],
+)
+def test_a_findings_details_are_words_months_and_labels(client, language, expected):
+    """The finding's message was stored English with codes ("electricity: 2 missing
+    month(s): 2025-02"); the page now writes it from its codes, translated."""
+    from creditdata.quality import check_records
+
+    records = [
+        {"utility": "electricity", "period": dt.date(2025, month, 1), "source_id": s}
+        for month, s in ((1, "a"), (4, "b"))
+    ]
+    [finding] = check_records("utilities", records, today=dt.date(2026, 1, 1))
+    enterprise, _owner = enterprise_with_owner()
+    DataQualityFinding.objects.create(
+        enterprise=enterprise,
+        category="utilities",
+        rule=finding.rule,
+        severity=finding.severity,
+        message=finding.message,
+        params=finding.params,
+    )
+    operator = MembershipFactory(
+        organization=platform_organization(), role=Role.OPERATOR
+    ).user
+    activate_totp(operator)
+    client.force_login(operator)
+    page = client.get(
+        _url(language, "creditdata:operator_data_quality")
+    ).content.decode()
+    _headers, rows = _table(page, "findings")
+    assert rows[0][4] == expected
+    assert "2025-02" not in _main(page)
