@@ -17,7 +17,7 @@ from lenders import seed as lenders_seed
 from lenders.apikeys import api_key_create
 from lenders.models import Lender, LoanProduct
 from tests.factories import MembershipFactory, activate_totp
-from tests.factories.lenders import lender_with_staff, listed_product
+from tests.factories.lenders import PRODUCT_FORM, lender_with_staff, listed_product
 
 pytestmark = pytest.mark.django_db
 
@@ -179,21 +179,13 @@ def test_the_bank_form_takes_the_english_name_and_description(client):
     response = client.post(
         "/en/portal/bank/products/new/",
         {
-            "code": "kc-9",
-            "name": "科创贷",
+            **{
+                key: value
+                for key, value in PRODUCT_FORM.items()
+                if key not in ("regions", "industries")
+            },
             "name_en": "Tech Loan",
             "description_en": "For technology SMEs.",
-            "product_type": "credit",
-            "guarantee_type": "none",
-            "amount_min": "100000",
-            "amount_max": "2000000",
-            "term_min": "3",
-            "term_max": "24",
-            "rate_min": "3.50",
-            "rate_max": "5.50",
-            "repayment_method": "equal_instalment",
-            "min_years_in_business": "1",
-            "response_days": "3",
         },
     )
 

@@ -67,3 +67,23 @@ def lender_with_staff():
         user=reviewer, organization=lender.organization, role=Role.REVIEWER
     )
     return lender, admin, reviewer
+
+
+#: What a bank admin posts on the product form: a valid credit product.
+PRODUCT_FORM = {
+    "code": "kc-9",
+    "name": "科创贷",
+    "product_type": "credit",
+    "guarantee_type": "none",
+    "amount_min": "100000",
+    "amount_max": "2000000",
+    "term_min": "3",
+    "term_max": "24",
+    "rate_min": "3.50",
+    "rate_max": "5.50",
+    "repayment_method": "equal_instalment",
+    "min_years_in_business": "1",
+    "response_days": "3",
+    "regions": ["440305"],
+    "industries": ["I"],
+}

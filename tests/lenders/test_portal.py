@@ -8,27 +8,15 @@ from accounts.models import Invitation, Organization, Role
 from accounts.selectors import platform_organization
 from lenders.models import ApiKey, Lender, LoanProduct, ProductStatus, WebhookEndpoint
 from tests.factories import MembershipFactory, activate_totp
-from tests.factories.lenders import LoanProductFactory, lender_with_staff
+from tests.factories.lenders import (
+    PRODUCT_FORM,
+    LoanProductFactory,
+    lender_with_staff,
+)
 
 pytestmark = pytest.mark.django_db
 
-FORM = {
-    "code": "kc-9",
-    "name": "科创贷",
-    "product_type": "credit",
-    "guarantee_type": "none",
-    "amount_min": "100000",
-    "amount_max": "2000000",
-    "term_min": "3",
-    "term_max": "24",
-    "rate_min": "3.50",
-    "rate_max": "5.50",
-    "repayment_method": "equal_instalment",
-    "min_years_in_business": "1",
-    "response_days": "3",
-    "regions": ["440305"],
-    "industries": ["I"],
-}
+FORM = PRODUCT_FORM
 
 
 @pytest.fixture

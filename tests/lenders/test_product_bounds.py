@@ -25,26 +25,16 @@ from lenders.models import (
     ProductStatus,
 )
 from tests.factories import activate_totp
-from tests.factories.lenders import LoanProductFactory, lender_with_staff
+from tests.factories.lenders import (
+    PRODUCT_FORM,
+    LoanProductFactory,
+    lender_with_staff,
+)
 
 pytestmark = pytest.mark.django_db
 
-FORM = {
-    "code": "kc-9",
-    "name": "科创贷",
-    "product_type": "credit",
-    "guarantee_type": "none",
-    "amount_min": "100000",
-    "amount_max": "2000000",
-    "term_min": "3",
-    "term_max": "24",
-    "rate_min": "3.50",
-    "rate_max": "5.50",
-    "repayment_method": "equal_instalment",
-    "min_years_in_business": "1",
-    "response_days": "3",
-    "regions": ["440305"],
-}
+# The product form without industries (open to every industry).
+FORM = {key: value for key, value in PRODUCT_FORM.items() if key != "industries"}
 AT_MOST_360 = "Ensure this value is less than or equal to 360."
 AT_MOST_60 = "Ensure this value is less than or equal to 60."
 
