@@ -870,3 +870,18 @@ def access_logs_append(*, reads: Sequence[AccessRead]) -> int:
             batch_size=2000,
         )
     return len(reads)
+
+
+@transaction.atomic
+def authorization_end(*, authorization_pk: int, reason: str) -> CreditAuthorization:
+    """End a consent because what it was given for is over (the loan application it
+    covers was decided or withdrawn): effective on the very next read, like a
+    revocation, but by the platform, so no owner check and no notice to the grantee
+    (who learns of the application's end from the application itself). Idempotent."""
+    locked = lock_objects.authorization_lock(authorization_pk=authorization_pk)
+    if locked.revoked_at is not None:
+        return locked
+    locked.revoked_at = max(timezone.now(), locked.granted_at)
+    locked.revoke_reason = reason.strip()[:500]
+    locked.save(update_fields=["revoked_at", "revoke_reason", "updated_at"])
+    return locked

@@ -54,6 +54,7 @@ urlpatterns += i18n_patterns(
     path("portal/", include("borrowers.urls")),
     path("portal/", include("scoring.urls")),
     path("portal/", include("lenders.urls")),
+    path("portal/", include("marketplace.urls")),
     path("products/", include("lenders.supermarket_urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
