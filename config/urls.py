@@ -38,6 +38,8 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     # Fetched with a bank API key or a session (SPECTACULAR_SETTINGS), docs/api.md.
     path("api/schema/", BankApiSchemaView.as_view(), name="api-schema"),
+    # Before lenders.api_urls: its last pattern is the API's catch-all JSON 404.
+    path("api/v1/", include("marketplace.api_urls")),
     path("api/v1/", include("lenders.api_urls")),
     path(
         "webhooks/provider/", creditdata_views.provider_webhook, name="provider_webhook"

@@ -13,7 +13,7 @@ from accounts.models import Organization, User
 from borrowers import selectors as borrower_selectors
 from borrowers import services as borrower_services
 from borrowers.exceptions import ConsentRequired
-from borrowers.models import Enterprise
+from borrowers.models import CreditAuthorization, Enterprise
 from core.codes import Category
 from creditdata.models import (
     RECORD_MODELS,
@@ -32,8 +32,14 @@ def records_read(
     purpose: str | None,
     channel: str,
     request_id: str,
+    authorization: CreditAuthorization | None = None,
 ) -> QuerySet[PublicCreditRecord]:
-    """The enterprise's records of ``category``, if the reader may see them now."""
+    """The enterprise's records of ``category``, if the reader may see them now.
+
+    ``authorization`` names the consent the read is made under (a bank reviewing one
+    application reads under that application's consent, not whichever of its
+    consents is newest): it must be in force now, granted to ``organization`` and
+    cover ``category``, and it is the one the access log records."""
     if category not in RECORD_MODELS:
         raise ConsentRequired(f"Unknown category {category!r}.")
     queryset = RECORD_MODELS[category]._default_manager.filter(enterprise=enterprise)
@@ -41,12 +47,22 @@ def records_read(
         return queryset
     if organization is None:
         raise ConsentRequired("No organization to read on behalf of.")
-    authorization = borrower_selectors.authorization_for_read(
-        enterprise=enterprise,
-        organization=organization,
-        category=category,
-        purpose=purpose,
-    )
+    if authorization is not None:
+        if not (
+            authorization.enterprise_id == enterprise.pk
+            and authorization.grantee_id == organization.pk
+            and (purpose is None or authorization.purpose == purpose)
+            and authorization.covers(category)
+            and borrower_selectors.authorization_is_usable(authorization=authorization)
+        ):
+            authorization = None
+    else:
+        authorization = borrower_selectors.authorization_for_read(
+            enterprise=enterprise,
+            organization=organization,
+            category=category,
+            purpose=purpose,
+        )
     if authorization is None:
         raise ConsentRequired(
             f"{organization.name} has no consent in force for {category} of {enterprise.uscc}."

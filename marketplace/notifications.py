@@ -46,14 +46,12 @@ def recipients_for(*, application: Application, event: ApplicationEvent) -> list
         who |= Q(organization_id=application.enterprise.organization_id)
     if event.action in _TO_OPERATORS:
         who |= Q(organization__kind=OrganizationKind.PLATFORM)
-    users = (
-        Membership.objects.filter(
-            who, organization__is_active=True, user__is_active=True
-        )
-        .exclude(user_id=event.actor_id)
-        .values_list("user_id", flat=True)
-        .distinct()
+    members = Membership.objects.filter(
+        who, organization__is_active=True, user__is_active=True
     )
+    if event.actor_id is not None:
+        members = members.exclude(user_id=event.actor_id)
+    users = members.values_list("user_id", flat=True).distinct()
     return sorted(set(users))
 
 
@@ -63,7 +61,7 @@ def event_sentence(event: ApplicationEvent, *, language: str | None = None) -> s
         application = event.application
         values = {
             "reference": application.reference,
-            "bank": application.lender.organization.display_name,
+            "bank": application.lender.display_name,
             "enterprise": application.enterprise.name,
             "product": application.product.display_name,
         }

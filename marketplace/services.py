@@ -363,7 +363,13 @@ def _move_clock(application: Application, *, previous: str, now: dt.datetime) ->
         application.paused_remaining = max(application.due_at - now, dt.timedelta(0))
         application.due_at = None
     elif previous == ApplicationStatus.INFO_REQUESTED:
-        application.due_at = now + (application.paused_remaining or dt.timedelta(0))
+        # Resumed only when the bank's turn comes back (the SME answered), not when
+        # the SME withdraws instead.
+        application.due_at = (
+            now + (application.paused_remaining or dt.timedelta(0))
+            if status in BANK_TURN_STATES
+            else None
+        )
         application.paused_remaining = None
     elif (
         status == ApplicationStatus.SUBMITTED

@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "marketplace.context_processors.inbox",
             ],
         },
     },
@@ -344,6 +345,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API of the Xinyidai credit-finance service platform.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Products and applications both have a ``status``: each enum keeps a name.
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStatusEnum": "marketplace.models.ApplicationStatus",
+    },
     # Separate request components (ProductRequest), without the read-only fields: a
     # request schema then lists only what a client may send.
     "COMPONENT_SPLIT_REQUEST": True,

@@ -23,7 +23,8 @@ Checks: ``not_a_server_error``, ``status_code_conformance``,
 ``content_type_conformance``, ``response_schema_conformance`` and
 ``negative_data_rejection`` (a request the schema says is invalid must be refused:
 every field takes only its JSON type, see ``core.api``), plus our own
-``other_banks_products_stay_hidden``. ``positive_data_acceptance`` is off: rules that
+``other_banks_products_stay_hidden`` and ``other_banks_applications_stay_hidden``.
+``positive_data_acceptance`` is off: rules that
 involve several fields (the maximum not below the minimum, the legal rate cap, a code
 already used) cannot be written in the schema, so most generated "valid" products are
 rightly refused with a 400.
@@ -72,6 +73,25 @@ OPERATIONS = (
     "POST /api/v1/products/{code}/delist/",
     "POST /api/v1/products/{code}/submit/",
     "POST /api/v1/products/{code}/withdraw/",
+    # The applications (marketplace.api), fuzzed against the `applications` fixture.
+    "GET /api/v1/applications/",
+    "GET /api/v1/applications/{reference}/",
+    "GET /api/v1/applications/{reference}/profile/",
+    "GET /api/v1/applications/{reference}/documents/{document_pk}/",
+    *(
+        f"POST /api/v1/applications/{{reference}}/actions/{name}/"
+        for name in (
+            "accept",
+            "start_review",
+            "request_info",
+            "approve",
+            "counter_offer",
+            "reject",
+            "disburse",
+            "report_repaid",
+            "report_overdue",
+        )
+    ),
 )
 # The bank's own products, by code: a draft, a listed one and one under review, so
 # the transitions and the updates reach the services, not only the 404.
@@ -117,7 +137,12 @@ def served(settings) -> Iterator[tuple[schemathesis.BaseSchema, dict[str, str]]]
     _key, raw = api_key_create(
         lender=lender,
         name="schemathesis",
-        scopes=["products:read", "products:write"],
+        scopes=[
+            "products:read",
+            "products:write",
+            "applications:read",
+            "applications:write",
+        ],
         created_by=admin,
     )
     headers = {"Authorization": f"Bearer {raw}", "Accept-Language": "en"}
@@ -148,6 +173,75 @@ def served(settings) -> Iterator[tuple[schemathesis.BaseSchema, dict[str, str]]]
         request_finished.connect(close_old_connections)
 
 
+@pytest.fixture
+def applications(served) -> dict[str, Any]:
+    """The bank's applications in each state it acts on (one with a document), and
+    another bank's: their references, the document's key."""
+    from django.utils import timezone
+
+    from marketplace import services
+    from tests.factories.marketplace import application_in, bank_actor, sme_actor
+
+    lender = LoanProduct.objects.get(code="kc-listed").lender
+    product = listed_product(
+        lender=lender, code="kc-apply", required_categories=["tax"]
+    )
+
+    def approved(application):
+        return services.application_approve(
+            application=application,
+            actor=bank_actor(application, "admin"),
+            amount="500000",
+            rate="4.35",
+            term=12,
+        )
+
+    with_document = application_in("info_requested", product=product)
+    with_document = services.application_answer_info(
+        application=with_document,
+        actor=sme_actor(with_document),
+        answer="已补充",
+        files=[services.UploadedDocument("流水.pdf", b"%PDF-1.4\n%%EOF\n")],
+    )
+    disbursed = approved(application_in("under_review", product=product))
+    disbursed = services.application_disburse(
+        application=disbursed,
+        actor=bank_actor(disbursed, "admin"),
+        amount="500000",
+        disbursed_on=timezone.localdate(),
+    )
+    own = [
+        application_in("submitted", product=product),
+        application_in("accepted", product=product),
+        with_document,
+        approved(application_in("under_review", product=product)),
+        disbursed,
+    ]
+    rival_product = LoanProduct.objects.get(code=RIVAL_CODE)
+    rival = application_in("under_review", product=rival_product)
+    return {
+        "own": [application.reference for application in own],
+        "rival": rival.reference,
+        "document": with_document.information_requests.get().documents.get().pk,
+    }
+
+
+def other_banks_applications_stay_hidden(reference: str):
+    """Another bank's application is a 404 on every path that names it."""
+
+    def check(ctx: Any, response: Any, case: Any) -> bool:
+        if (case.path_parameters or {}).get("reference") == reference:
+            assert response.status_code == 404, (
+                f"another bank's application answered {response.status_code}, not 404"
+            )
+        assert reference not in response.content.decode("utf-8", "replace"), (
+            "another bank's application leaked"
+        )
+        return True
+
+    return check
+
+
 def _operation(schema: schemathesis.BaseSchema, label: str) -> Any:
     method, path = label.split(" ", 1)
     return schema[path][method]
@@ -160,17 +254,25 @@ def _documented_examples(operation: Any) -> list[Any]:
     return [example["value"] for example in examples.values()]
 
 
-def _cases(operation: Any) -> st.SearchStrategy:
+def _cases(operation: Any, applications: dict[str, Any]) -> st.SearchStrategy:
     """Valid and invalid requests, and valid ones aimed where the services act: at
-    the seeded products, and with the documented example bodies (generated products
-    mostly break a rule the schema cannot state, such as the maximum below the
-    minimum, so without the examples a create would never get past the services)."""
-    codes: list[Any] = [None]
+    the seeded products and applications, and with the documented example bodies
+    (generated products mostly break a rule the schema cannot state, such as the
+    maximum below the minimum, so without the examples a create would never get past
+    the services)."""
+    pins: list[dict[str, Any]] = [{}]
     if "{code}" in operation.path:
-        codes += [*OWN_CODES, RIVAL_CODE]
+        pins += [{"code": code} for code in (*OWN_CODES, RIVAL_CODE)]
+    if "{reference}" in operation.path:
+        pins += [
+            {"reference": reference}
+            for reference in (*applications["own"], applications["rival"])
+        ]
+    if "{document_pk}" in operation.path:
+        pins = [{**pin, "document_pk": applications["document"]} for pin in pins]
     positive = []
-    for code in codes:
-        pinned = {"path_parameters": {"code": code}} if code else {}
+    for path_parameters in pins:
+        pinned = {"path_parameters": path_parameters} if path_parameters else {}
         positive.append(
             operation.as_strategy(generation_mode=GenerationMode.POSITIVE, **pinned)
         )
@@ -217,10 +319,11 @@ def test_documented_examples_are_accepted(served, label, code, status):
 
 
 @pytest.mark.parametrize("label", OPERATIONS)
-def test_operation_answers_as_documented(served, label):
+def test_operation_answers_as_documented(served, applications, label):
     schema, headers = served
     operation = _operation(schema, label)
     before = LoanProduct.objects.count()
+    hidden = other_banks_applications_stay_hidden(applications["rival"])
 
     @hypothesis.settings(
         max_examples=MAX_EXAMPLES,
@@ -229,13 +332,13 @@ def test_operation_answers_as_documented(served, label):
         deadline=None,
         suppress_health_check=list(hypothesis.HealthCheck),
     )
-    @hypothesis.given(case=_cases(operation))
+    @hypothesis.given(case=_cases(operation, applications))
     def run(case):
         savepoint = transaction.savepoint()
         try:
             case.call_and_validate(
                 headers=headers,
-                checks=[*CHECKS, other_banks_products_stay_hidden],
+                checks=[*CHECKS, other_banks_products_stay_hidden, hidden],
             )
         finally:
             transaction.savepoint_rollback(savepoint)
