@@ -213,6 +213,7 @@ def applications(served) -> dict[str, Any]:
     own = [
         application_in("submitted", product=product),
         application_in("accepted", product=product),
+        application_in("under_review", product=product),
         with_document,
         approved(application_in("under_review", product=product)),
         disbursed,
