@@ -222,19 +222,21 @@ def _load(products: int):
     return enterprise, owner
 
 
-def _panel(enterprise):
+def _panel(enterprise, limit: int | None = 5):
     """What the dashboard panel computes (``marketplace.views.top_matches``)."""
     from marketplace import selectors
 
     facts = selectors.enterprise_match_facts(enterprise=enterprise)
-    ranking = selectors.enterprise_ranking(facts=facts)
+    ranking = selectors.enterprise_ranking(
+        facts=facts, limit=limit, near_limit=3 if limit else None
+    )
     cards = selectors.match_cards(
         facts=facts, matches=[*ranking.eligible[:5], *ranking.near_misses[:3]]
     )
     return ranking, cards
 
 
-def _baseline(enterprise):
+def _baseline(enterprise, limit: int | None = 5):
     """The naive path: model instances with prefetched places, every run."""
     from lenders.models import LoanProduct, ProductStatus
     from marketplace import selectors
@@ -253,7 +255,7 @@ def _baseline(enterprise):
         )
         for product in products
     ]
-    ranking = rank(facts, rows)
+    ranking = rank(facts, rows, limit=limit, near_limit=3 if limit else None)
     cards = selectors.match_cards(
         facts=facts, matches=[*ranking.eligible[:5], *ranking.near_misses[:3]]
     )
@@ -310,8 +312,12 @@ def main() -> None:
             "baseline": lambda: _baseline(enterprise),
             "page": page,
         }
-        reference, _cards = _baseline(enterprise)
-        check, _cards = _panel(enterprise)
+        # The two paths rank alike (in full, and the panel's top five).
+        reference, _cards = _baseline(enterprise, limit=None)
+        check, _cards = _panel(enterprise, limit=None)
+        assert [m.pk for m in _panel(enterprise)[0].eligible] == [
+            m.pk for m in reference.eligible[:5]
+        ]
         assert [m.pk for m in check.eligible] == [m.pk for m in reference.eligible]
         assert [m.pk for m in check.near_misses] == [
             m.pk for m in reference.near_misses

@@ -25,6 +25,7 @@ the weights live; ``docs/architecture.md`` "Matching" explains them too).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -461,54 +462,18 @@ class Match(NamedTuple):
 
 @dataclass(frozen=True)
 class Ranking:
-    """Every eligible product, best first, and every near miss, best first."""
+    """The eligible products, best first, and the near misses, best first: all of
+    them, or the first ``limit`` / ``near_limit`` when ``rank`` was given limits;
+    the counts are always of all of them."""
 
     eligible: list[Match]
     near_misses: list[Match]
+    eligible_count: int
+    near_count: int
 
 
-#: (row, its failing rules, its margin): a product ``rank`` keeps.
-_Candidate = tuple[CatalogueRow, tuple[str, ...], float]
-
-
-def _ranked(
-    candidates: list[_Candidate], desired_fen: int | None, weights: RankingWeights
-) -> list[Match]:
-    """The candidates scored and sorted, best first (ties: lower rate, then key).
-    Plain arithmetic on locals: this runs for thousands of products per request."""
-    if not candidates:
-        return []
-    rates = [row.rate_min_bp for row, _failed, _margin in candidates]
-    cheapest, dearest = min(rates), max(rates)
-    spread = dearest - cheapest
-    margin_weight, rate_weight = weights.margin, weights.rate
-    amount_weight, response_weight = weights.amount, weights.response
-    responses: dict[int, float] = {}
-    # (-score, rate, key, match): sorted as plain tuples (the key is unique, so the
-    # match itself is never compared). Matches are made with tuple.__new__: the
-    # named tuple's own __new__ is Python code, and this runs per product.
-    decorated = []
-    new = tuple.__new__
-    for row, failed, margin in candidates:
-        pk, lender_pk, _rules, amount_min, amount_max, rate_min, _rate_max = row
-        response = responses.get(lender_pk)
-        if response is None:
-            response = responses[lender_pk] = lender_response_factor(lender_pk)
-        rate = (dearest - rate_min) / spread if spread else 1.0
-        if desired_fen is None:
-            amount = NEUTRAL_AMOUNT
-        else:
-            amount = 1.0 if amount_min <= desired_fen <= amount_max else 0.0
-        score = (
-            margin_weight * margin
-            + rate_weight * rate
-            + amount_weight * amount
-            + response_weight * response
-        )
-        match = new(Match, (row, score, margin, rate, amount, response, failed))
-        decorated.append((-score, rate_min, pk, match))
-    decorated.sort()
-    return [item[3] for item in decorated]
+#: How ``rank`` classes a set of rules: eligible, a near miss, or neither.
+_ELIGIBLE, _NEAR, _OUT = 0, 1, 2
 
 
 def rank(
@@ -517,30 +482,113 @@ def rank(
     *,
     desired_amount: Decimal | None = None,
     weights: RankingWeights = RANKING_WEIGHTS,
+    limit: int | None = None,
+    near_limit: int | None = None,
 ) -> Ranking:
     """The eligible products ranked, and the near misses (exactly one failing rule)
     ranked among themselves the same way; every other product is left out. The rate
-    is normalised over each list's own candidates."""
+    is normalised over each list's own candidates. Ties go to the lower minimum rate,
+    then to the lower key.
+
+    With a limit, only the best ``limit`` are kept (``heapq.nsmallest``, the same
+    order as a full sort): a dashboard showing five keeps five, not thousands of
+    objects that would outlive the request's garbage collections.
+    """
+    rows = rows if isinstance(rows, (list, tuple)) else list(rows)
     desired_fen = None if desired_amount is None else to_fen(desired_amount)
-    eligible: list[_Candidate] = []
-    near: list[_Candidate] = []
-    # Each distinct set of rules is judged once: products share their thresholds.
-    judged: dict[Rules, tuple[tuple[str, ...], float]] = {}
+    # Each distinct set of rules is judged once (products share their thresholds);
+    # ``verdicts`` holds each row's (shared) verdict for the second pass.
+    judged: dict[Rules, tuple[tuple[str, ...], float, int]] = {}
+    verdicts = []
+    count = [0, 0]
+    cheapest = [math.inf, math.inf]
+    dearest = [-math.inf, -math.inf]
     for row in rows:
         rules = row[2]
         verdict = judged.get(rules)
         if verdict is None:
             failed = rule_failures(facts, rules)
-            verdict = judged[rules] = (failed, eligibility_margin(facts, rules))
-        failed, margin = verdict
-        if not failed:
-            eligible.append((row, failed, margin))
-        elif len(failed) == 1:
-            near.append((row, failed, margin))
+            kind = _ELIGIBLE if not failed else _NEAR if len(failed) == 1 else _OUT
+            verdict = judged[rules] = (failed, eligibility_margin(facts, rules), kind)
+        verdicts.append(verdict)
+        kind = verdict[2]
+        if kind != _OUT:
+            count[kind] += 1
+            rate = row[5]
+            if rate < cheapest[kind]:
+                cheapest[kind] = rate
+            if rate > dearest[kind]:
+                dearest[kind] = rate
+    best = [
+        _best(
+            rows,
+            verdicts,
+            kind,
+            cheapest[kind],
+            dearest[kind],
+            desired_fen,
+            weights,
+            kind_limit,
+        )
+        if count[kind]
+        else []
+        for kind, kind_limit in ((_ELIGIBLE, limit), (_NEAR, near_limit))
+    ]
     return Ranking(
-        eligible=_ranked(eligible, desired_fen, weights),
-        near_misses=_ranked(near, desired_fen, weights),
+        eligible=best[0],
+        near_misses=best[1],
+        eligible_count=count[_ELIGIBLE],
+        near_count=count[_NEAR],
     )
+
+
+def _best(
+    rows: Sequence[CatalogueRow],
+    verdicts: list[tuple[tuple[str, ...], float, int]],
+    kind: int,
+    cheapest: float,
+    dearest: float,
+    desired_fen: int | None,
+    weights: RankingWeights,
+    limit: int | None,
+) -> list[Match]:
+    """The rows of ``kind`` scored and sorted, best first (the first ``limit``).
+    Plain arithmetic on locals: this runs for thousands of products per request."""
+    spread = dearest - cheapest
+    margin_weight, rate_weight = weights.margin, weights.rate
+    amount_weight, response_weight = weights.amount, weights.response
+    responses: dict[int, float] = {}
+
+    def scored():
+        # (-score, rate, key, ...): compared as plain tuples; the key is unique, so
+        # nothing after it is ever compared.
+        for row, (failed, margin, row_kind) in zip(rows, verdicts, strict=True):
+            if row_kind != kind:
+                continue
+            pk, lender_pk, _rules, amount_min, amount_max, rate_min, _rate_max = row
+            response = responses.get(lender_pk)
+            if response is None:
+                response = responses[lender_pk] = lender_response_factor(lender_pk)
+            rate = (dearest - rate_min) / spread if spread else 1.0
+            if desired_fen is None:
+                amount = NEUTRAL_AMOUNT
+            else:
+                amount = 1.0 if amount_min <= desired_fen <= amount_max else 0.0
+            score = (
+                margin_weight * margin
+                + rate_weight * rate
+                + amount_weight * amount
+                + response_weight * response
+            )
+            yield (-score, rate_min, pk, row, margin, rate, amount, response, failed)
+
+    top = sorted(scored()) if limit is None else heapq.nsmallest(limit, scored())
+    # Made with tuple.__new__: the named tuple's own __new__ is Python code.
+    new = tuple.__new__
+    return [
+        new(Match, (row, -negative, margin, rate, amount, response, failed))
+        for negative, _rate, _pk, row, margin, rate, amount, response, failed in top
+    ]
 
 
 # --- explanations (in the active language) --------------------------------------------

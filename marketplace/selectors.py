@@ -306,12 +306,25 @@ def enterprise_match_facts(*, enterprise: Enterprise):
     )
 
 
-def enterprise_ranking(*, facts, desired_amount=None):
-    """Every listed product the enterprise is eligible for, ranked, and its near
-    misses (``matching.Ranking``), from the cached catalogue."""
+def enterprise_ranking(
+    *,
+    facts,
+    desired_amount=None,
+    limit: int | None = None,
+    near_limit: int | None = None,
+):
+    """The listed products the enterprise is eligible for, ranked, and its near
+    misses (``matching.Ranking``: the best ``limit`` / ``near_limit`` of each, or
+    all; the counts of all), from the cached catalogue."""
     from marketplace.matching import rank
 
-    return rank(facts, matching_catalogue().rows, desired_amount=desired_amount)
+    return rank(
+        facts,
+        matching_catalogue().rows,
+        desired_amount=desired_amount,
+        limit=limit,
+        near_limit=near_limit,
+    )
 
 
 def match_cards(*, facts, matches, desired_amount=None, first_position=1) -> list:

@@ -62,6 +62,16 @@ def _desired_amount(raw: str):
     return amount.quantize(Decimal("0.01")), ""
 
 
+def _page_number(raw: str | None) -> int:
+    """A page number as asked for (1 if it is not a positive number); the paginator
+    then brings one past the end back to the last page."""
+    try:
+        number = int(raw or 1)
+    except ValueError:
+        return 1
+    return min(max(number, 1), 10_000)
+
+
 @login_required
 @require_http_methods(["GET"])
 def matches(request: HttpRequest) -> HttpResponse:
@@ -83,27 +93,40 @@ def matches(request: HttpRequest) -> HttpResponse:
         "amount_error": amount_error,
     }
     if facts is not None:
-        ranking = selectors.enterprise_ranking(facts=facts, desired_amount=amount)
-        page = Paginator(ranking.eligible, MATCHES_PAGE_SIZE).get_page(
+        # Only as many matches as the pages asked for are kept (``rank``'s limits).
+        wanted, near_wanted = (
+            _page_number(request.GET.get(name)) * MATCHES_PAGE_SIZE
+            for name in ("page", "near_page")
+        )
+        ranking = selectors.enterprise_ranking(
+            facts=facts, desired_amount=amount, limit=wanted, near_limit=near_wanted
+        )
+        # A page number past the end shows the last page, which the limit covers.
+        page = Paginator(range(ranking.eligible_count), MATCHES_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
-        near_page = Paginator(ranking.near_misses, MATCHES_PAGE_SIZE).get_page(
+        near_page = Paginator(range(ranking.near_count), MATCHES_PAGE_SIZE).get_page(
             request.GET.get("near_page")
         )
         # One query for the products of both lists.
         cards = selectors.match_cards(
             facts=facts,
-            matches=[*page.object_list, *near_page.object_list],
+            matches=[
+                *ranking.eligible[page.start_index() - 1 : page.end_index()],
+                *ranking.near_misses[
+                    near_page.start_index() - 1 : near_page.end_index()
+                ],
+            ],
             desired_amount=amount,
-            first_position=page.start_index() if ranking.eligible else 1,
+            first_position=max(page.start_index(), 1),
         )
         context.update(
             page=page,
             near_page=near_page,
             cards=[card for card in cards if not card.match.failed],
             near_cards=[card for card in cards if card.match.failed],
-            eligible_count=len(ranking.eligible),
-            near_count=len(ranking.near_misses),
+            eligible_count=ranking.eligible_count,
+            near_count=ranking.near_count,
         )
     return render(request, "marketplace/matches.html", context)
 
@@ -117,19 +140,17 @@ def top_matches(request: HttpRequest) -> HttpResponse:
     facts = selectors.enterprise_match_facts(enterprise=enterprise)
     context: dict = {"facts": facts}
     if facts is not None:
-        ranking = selectors.enterprise_ranking(facts=facts)
+        ranking = selectors.enterprise_ranking(
+            facts=facts, limit=TOP_MATCHES, near_limit=TOP_NEAR_MISSES
+        )
         cards = selectors.match_cards(
-            facts=facts,
-            matches=[
-                *ranking.eligible[:TOP_MATCHES],
-                *ranking.near_misses[:TOP_NEAR_MISSES],
-            ],
+            facts=facts, matches=[*ranking.eligible, *ranking.near_misses]
         )
         context.update(
             cards=[card for card in cards if not card.match.failed],
             near_cards=[card for card in cards if card.match.failed],
-            eligible_count=len(ranking.eligible),
-            near_count=len(ranking.near_misses),
+            eligible_count=ranking.eligible_count,
+            near_count=ranking.near_count,
         )
     return render(request, "marketplace/_top_matches.html", context)
 

@@ -94,8 +94,21 @@ def _world(language: str):
     return product, owner, reviewer, secret
 
 
-def _sign_out(page: Page) -> None:
-    page.context.clear_cookies()
+class Sessions:
+    """The SME's and the reviewer's sessions in one browser context, switched by their
+    cookies: a second sign-in would need a second TOTP code, which the platform
+    refuses within the same 30 seconds (replay protection)."""
+
+    def __init__(self, page: Page, prefix: str) -> None:
+        self.page, self.prefix, self.cookies = page, prefix, {}
+
+    def switch(self, user, *, secret: str | None = None) -> None:
+        self.page.context.clear_cookies()
+        if user.pk in self.cookies:
+            self.page.context.add_cookies(self.cookies[user.pk])
+        else:
+            log_in(self.page, user, prefix=self.prefix, secret=secret)
+            self.cookies[user.pk] = self.page.context.cookies()
 
 
 def _on(page: Page, pattern: str) -> None:
@@ -114,7 +127,8 @@ def test_sme_applies_and_the_bank_reviews_in_the_browser(
     shot = f"marketplace-{language}"
 
     # 1. The SME's dashboard shows the product among its top matches, with why.
-    log_in(page, owner, prefix=prefix)
+    sessions = Sessions(page, prefix)
+    sessions.switch(owner)
     page.goto(f"{prefix}/portal/")
     expect_lang(page, language)
     matches = page.get_by_test_id("top-matches")
@@ -145,8 +159,7 @@ def test_sme_applies_and_the_bank_reviews_in_the_browser(
     shoot(page, tmp_path, f"{shot}-3-submitted")
 
     # 3. The reviewer (TOTP) finds it in the queue, accepts, reviews, asks.
-    _sign_out(page)
-    log_in(page, reviewer, prefix=prefix, secret=secret)
+    sessions.switch(reviewer, secret=secret)
     page.goto(f"{prefix}/portal/bank/applications/")
     expect_lang(page, language)
     row = page.locator("tr", has_text=application.reference)
@@ -168,8 +181,8 @@ def test_sme_applies_and_the_bank_reviews_in_the_browser(
     assert application.status == ApplicationStatus.INFO_REQUESTED
 
     # 4. The SME sees the unread notification and answers with a file.
-    _sign_out(page)
-    log_in(page, owner, prefix=prefix)
+    sessions.switch(owner)
+    page.goto(f"{prefix}/portal/")
     expect(page.get_by_test_id("inbox-unread")).to_be_visible()
     page.get_by_test_id("inbox-link").click()
     wait_for_path(page, f"{prefix}/portal/inbox/")
@@ -189,8 +202,7 @@ def test_sme_applies_and_the_bank_reviews_in_the_browser(
     shoot(page, tmp_path, f"{shot}-7-answered")
 
     # 5. The reviewer reads the answer, opens the applicant's records, approves.
-    _sign_out(page)
-    log_in(page, reviewer, prefix=prefix, secret=secret)
+    sessions.switch(reviewer)
     page.goto(f"{prefix}/portal/bank/applications/{application.reference}/")
     expect(page.get_by_test_id("answer")).to_contain_text(ANSWER[language])
     page.get_by_test_id("profile-link").click()
@@ -216,8 +228,7 @@ def test_sme_applies_and_the_bank_reviews_in_the_browser(
     ) == (ApplicationStatus.APPROVED, Decimal("800000.00"), Decimal("4.35"), 12)
 
     # 6. The SME sees the decision in its language.
-    _sign_out(page)
-    log_in(page, owner, prefix=prefix)
+    sessions.switch(owner)
     page.goto(f"{prefix}/portal/enterprise/applications/{application.reference}/")
     decision = page.get_by_test_id("decision")
     expect(decision).to_contain_text(

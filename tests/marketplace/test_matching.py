@@ -208,9 +208,47 @@ def test_an_ineligible_product_is_never_ranked(enterprise, catalogue):
     assert {match.pk for match in ranking.near_misses} == {
         pk for pk, failed in expected.items() if len(failed) == 1
     }
+    assert (ranking.eligible_count, ranking.near_count) == (
+        len(ranking.eligible),
+        len(ranking.near_misses),
+    )
     with translation.override("en"):
         for match in ranking.eligible:
             assert explain(facts, match.row).failures == ()
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    enterprise=enterprises,
+    catalogue=st.lists(products, min_size=1, max_size=25),
+    limit=st.integers(min_value=0, max_value=8),
+    near_limit=st.integers(min_value=0, max_value=8),
+)
+def test_a_limited_ranking_is_the_start_of_the_full_one(
+    enterprise, catalogue, limit, near_limit
+):
+    facts = _facts_of(enterprise)
+    rows = [_row_of(pk, product) for pk, product in enumerate(catalogue, start=1)]
+
+    full = rank(facts, rows, desired_amount=Decimal("500000"))
+    top = rank(
+        facts,
+        rows,
+        desired_amount=Decimal("500000"),
+        limit=limit,
+        near_limit=near_limit,
+    )
+
+    assert top.eligible == full.eligible[:limit]
+    assert top.near_misses == full.near_misses[:near_limit]
+    assert (top.eligible_count, top.near_count) == (
+        len(full.eligible),
+        len(full.near_misses),
+    )
 
 
 @settings(

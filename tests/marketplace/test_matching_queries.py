@@ -373,6 +373,12 @@ def test_the_matches_page_ranks_every_eligible_product_and_lists_the_near_misses
         f'href="/products/{product.pk}/"' in first + second
         for product in made["eligible"] + made["near"]
     )
+    # Past the end: the last page; not a number: the first.
+    past = client.get("/portal/enterprise/matches/?page=99").content.decode()
+    assert past.count('data-kind="match"') == 3
+    assert 'data-testid="match-position" title="在您的匹配结果中的排名">21<' in past
+    wrong = client.get("/portal/enterprise/matches/?page=x").content.decode()
+    assert wrong.count('data-kind="match"') == 20
 
 
 def test_the_matches_page_in_english_with_an_amount(client):
