@@ -7,7 +7,11 @@ the enterprise's access log. Members of the enterprise read their own data unlog
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.paginator import Paginator
 from django.db.models import Count, Max, QuerySet
+from django.utils.text import capfirst
 
 from accounts.models import Organization, User
 from borrowers import selectors as borrower_selectors
@@ -15,6 +19,7 @@ from borrowers import services as borrower_services
 from borrowers.exceptions import ConsentRequired
 from borrowers.models import CreditAuthorization, Enterprise
 from core.codes import Category
+from creditdata.categories import RECORD_FIELDS
 from creditdata.models import (
     RECORD_MODELS,
     DataQualityFinding,
@@ -124,3 +129,57 @@ def data_quality_summary() -> list[dict]:
         .annotate(total=Count("pk"), enterprises=Count("enterprise", distinct=True))
         .order_by("rule")
     )
+
+
+def record_table(
+    category: str, queryset: QuerySet, *, page_number: Any, per_page: int = 50
+) -> tuple[list[dict], Any]:
+    """The columns shown and page ``page_number`` (``per_page`` rows a page) of
+    ``queryset``'s records, for a page that shows them (the SME's own, a bank's under
+    consent): two queries (the count, the page's slice) however many records there
+    are.
+
+    A column is its header (the field's name, capitalized, in the active language)
+    and how its cells are shown (``FieldSpec.display``); a row is its cells in column
+    order. A coded value is replaced by its label here, so no stored code reaches the
+    page; the template formats months, money, numbers and flags for the locale.
+
+    Bad page input is ``Paginator.get_page``'s: not a number is the first page, a
+    number out of range (past the end, zero or less) the last one."""
+    model = queryset.model
+    specs = RECORD_FIELDS[category]
+    names = [spec.name for spec in specs]
+    ordered = queryset.order_by(*model._meta.ordering, "pk")  # pages never overlap
+    page = Paginator(
+        ordered.values("source", "source_id", "fetched_at", *names), per_page
+    ).get_page(page_number)
+    fields = {name: model._meta.get_field(name) for name in names}
+    columns = [
+        {
+            "name": spec.name,
+            "label": capfirst(fields[spec.name].verbose_name),
+            "display": spec.display,
+        }
+        for spec in specs
+    ]
+    labels = {
+        name: dict(field.flatchoices) for name, field in fields.items() if field.choices
+    }
+    rows = []
+    for values in page.object_list:
+        cells = []
+        for spec in specs:
+            value = values[spec.name]
+            if spec.name in labels and value is not None:
+                value = labels[spec.name].get(value, value)
+            cells.append({"display": spec.display, "value": value})
+        rows.append(
+            {
+                "cells": cells,
+                "source": values["source"],
+                "source_id": values["source_id"],
+                "fetched_at": values["fetched_at"],
+            }
+        )
+    page.object_list = rows
+    return columns, page

@@ -17,7 +17,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -36,7 +35,6 @@ from core.exceptions import TooSoon
 from core.middleware import request_id_of
 from core.signing import SignatureVerificationError
 from creditdata import selectors, services
-from creditdata.categories import RECORD_FIELDS
 from creditdata.exceptions import EventReplayed
 from creditdata.quality import FindingRule
 from workflows import credit_data, provider_events
@@ -51,59 +49,10 @@ def _my_enterprise(request: HttpRequest) -> Enterprise:
     return enterprise
 
 
-def _record_rows(category: str, queryset, page_number) -> tuple[list[dict], object]:
-    """The columns shown and page ``page_number`` (50 rows a page) of ``queryset``'s
-    records: two queries (the count, the page's slice) however many records there
-    are.
-
-    A column is its header (the field's name, capitalized, in the active language)
-    and how its cells are shown (``FieldSpec.display``); a row is its cells in column
-    order. A coded value is replaced by its label here, so no stored code reaches the
-    page; the template formats months, money, numbers and flags for the locale.
-
-    Bad page input is ``Paginator.get_page``'s: not a number is the first page, a
-    number out of range (past the end, zero or less) the last one."""
-    model = queryset.model
-    specs = RECORD_FIELDS[category]
-    names = [spec.name for spec in specs]
-    ordered = queryset.order_by(*model._meta.ordering, "pk")  # pages never overlap
-    page = Paginator(
-        ordered.values("source", "source_id", "fetched_at", *names), 50
-    ).get_page(page_number)
-    fields = {name: model._meta.get_field(name) for name in names}
-    columns = [
-        {
-            "name": spec.name,
-            "label": capfirst(fields[spec.name].verbose_name),
-            "display": spec.display,
-        }
-        for spec in specs
-    ]
-    labels = {
-        name: dict(field.flatchoices) for name, field in fields.items() if field.choices
-    }
-    rows = []
-    for values in page.object_list:
-        cells = []
-        for spec in specs:
-            value = values[spec.name]
-            if spec.name in labels and value is not None:
-                value = labels[spec.name].get(value, value)
-            cells.append({"display": spec.display, "value": value})
-        rows.append(
-            {
-                "cells": cells,
-                "source": values["source"],
-                "source_id": values["source_id"],
-                "fetched_at": values["fetched_at"],
-            }
-        )
-    page.object_list = rows
-    return columns, page
-
-
 def _render_records(request, enterprise, category, queryset, back_url) -> HttpResponse:
-    columns, page = _record_rows(category, queryset, request.GET.get("page"))
+    columns, page = selectors.record_table(
+        category, queryset, page_number=request.GET.get("page")
+    )
     return render(
         request,
         "creditdata/records.html",

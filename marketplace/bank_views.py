@@ -27,7 +27,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_POST
@@ -41,7 +40,6 @@ from core.codes import DISTRICTS, INDUSTRIES, Category
 from core.labels import label
 from core.middleware import request_id_of
 from creditdata import selectors as creditdata_selectors
-from creditdata.categories import RECORD_FIELDS
 from lenders import selectors as lender_selectors
 from lenders.models import Lender
 from marketplace import bank_forms, selectors, services, transitions
@@ -390,49 +388,6 @@ def application_act(request: HttpRequest, reference: str, action: str) -> HttpRe
 # --- the applicant's records, under the application's consent --------------------------
 
 
-def _record_table(category: str, queryset, *, page_number, per_page: int):
-    """The columns and one page of ``queryset``'s records of ``category``, with each
-    coded value replaced by its label (as the SME's own records page shows them):
-    two queries (the count, the page)."""
-    model = queryset.model
-    specs = RECORD_FIELDS[category]
-    names = [spec.name for spec in specs]
-    ordered = queryset.order_by(*model._meta.ordering, "pk")
-    page = Paginator(
-        ordered.values("source", "source_id", "fetched_at", *names), per_page
-    ).get_page(page_number)
-    fields = {name: model._meta.get_field(name) for name in names}
-    columns = [
-        {
-            "name": spec.name,
-            "label": capfirst(fields[spec.name].verbose_name),
-            "display": spec.display,
-        }
-        for spec in specs
-    ]
-    labels = {
-        name: dict(field.flatchoices) for name, field in fields.items() if field.choices
-    }
-    rows = []
-    for values in page.object_list:
-        cells = []
-        for spec in specs:
-            value = values[spec.name]
-            if spec.name in labels and value is not None:
-                value = labels[spec.name].get(value, value)
-            cells.append({"display": spec.display, "value": value})
-        rows.append(
-            {
-                "cells": cells,
-                "source": values["source"],
-                "source_id": values["source_id"],
-                "fetched_at": values["fetched_at"],
-            }
-        )
-    page.object_list = rows
-    return columns, page
-
-
 @login_required
 @require_GET
 def profile(request: HttpRequest, reference: str) -> HttpResponse:
@@ -473,7 +428,7 @@ def profile(request: HttpRequest, reference: str) -> HttpResponse:
                     request_id=request_id,
                     authorization=consent,
                 )
-                columns, page = _record_table(
+                columns, page = creditdata_selectors.record_table(
                     category,
                     queryset,
                     page_number=request.GET.get("page") if only else 1,
