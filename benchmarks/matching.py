@@ -26,6 +26,7 @@ Prints p50/p95 in milliseconds (p95 by nearest rank), the SQL queries of one run
 and each variant's ratio to the baseline's p50, measured in the same process.
 
     .venv/bin/python benchmarks/matching.py --products 5000 --runs 200
+    .venv/bin/python benchmarks/matching.py --products 5000 --runs 200 --distinct
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ def _setup(database: Path) -> None:
     settings.ALLOWED_HOSTS = ["testserver"]
 
 
-def _load(products: int):
+def _load(products: int, distinct: bool = False):
     """The catalogue and one scored enterprise (Nanshan, IT, grade B); returns the
-    enterprise and its owner."""
+    enterprise and its owner. ``distinct``: every product's rules differ (its
+    minimum years cycle over 491 values, a prime), so none is judged with another."""
     import datetime as dt
     import math as _math
 
@@ -115,7 +117,9 @@ def _load(products: int):
                     rate_max=rate + 2,
                     repayment_method="equal_instalment",
                     min_grade=["", "D", "C", "B", "A"][n % 5],
-                    min_years_in_business=Decimal(n % 8),
+                    min_years_in_business=(
+                        Decimal(n % 491) / 10 if distinct else Decimal(n % 8)
+                    ),
                     min_tax_credit_grade=["", "M", "B", "A"][n % 4],
                     excludes_dishonest_debtors=n % 3 != 0,
                     excludes_unrepaired_serious_penalty=n % 2 == 0,
@@ -240,7 +244,7 @@ def _baseline(enterprise, limit: int | None = 5):
     """The naive path: model instances with prefetched places, every run."""
     from lenders.models import LoanProduct, ProductStatus
     from marketplace import selectors
-    from marketplace.matching import CATALOGUE_COLUMNS, catalogue_row, rank
+    from marketplace.matching import CATALOGUE_COLUMNS, catalogue_row, rank, scaled
 
     facts = selectors.enterprise_match_facts(enterprise=enterprise)
     products = LoanProduct.objects.filter(status=ProductStatus.LISTED).prefetch_related(
@@ -249,7 +253,7 @@ def _baseline(enterprise, limit: int | None = 5):
     rows = [
         catalogue_row(
             # The columns are the model's attribute names too.
-            [getattr(product, name) for name in CATALOGUE_COLUMNS],
+            scaled([getattr(product, name) for name in CATALOGUE_COLUMNS]),
             districts=[row.district for row in product.districts.all()],
             industries=[row.industry for row in product.industries.all()],
         )
@@ -272,6 +276,11 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument(
+        "--distinct",
+        action="store_true",
+        help="give every product rules of its own (the engine's worst case)",
+    )
+    parser.add_argument(
         "--baseline-every",
         type=int,
         default=4,
@@ -280,7 +289,7 @@ def main() -> None:
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         _setup(Path(folder) / "bench.sqlite3")
-        enterprise, owner = _load(arguments.products)
+        enterprise, owner = _load(arguments.products, arguments.distinct)
         from django.core.cache import cache
         from django.db import connection
         from django.test import Client

@@ -874,11 +874,12 @@ class ApplicationViewSet(
                 ip_address=_client_ip(self.request),
             )
             # A bank's API acts for the bank: whatever else the user is to the
-            # application (its applicant too, in a test), only the bank's roles.
+            # application, only their roles at the bank count here.
+            roles = actor.roles & transitions.BANK_ROLES
             return services.Actor(
                 user=actor.user,
-                organization=actor.organization,
-                roles=actor.roles & transitions.BANK_ROLES,
+                organization=application.lender.organization if roles else None,
+                roles=roles,
                 ip_address=actor.ip_address,
                 channel="api",
             )
@@ -1006,6 +1007,7 @@ class ApplicationViewSet(
                         purpose=ConsentPurpose.LOAN_REVIEW,
                         channel=AccessChannel.API,
                         request_id=request_id,
+                        authorization=authorization,
                     )
                     model = queryset.model
                     names = [spec.name for spec in RECORD_FIELDS[category]]

@@ -9,14 +9,16 @@ thousands of products in a few milliseconds and a fixed number of SQL queries:
   district and industry, and the three values taken from **the score's own feature
   snapshot** (tax credit grade, dishonest-debtor flag, unrepaired and serious
   penalties), so a verdict is the one the score was computed on;
-* ``CatalogueRow`` — the eligibility columns of one listed product, as integers,
-  booleans and frozen sets (``marketplace.selectors.matching_catalogue`` builds and
-  caches them; no model instance is made).
+* ``CatalogueRow`` — one listed product: its ``Rules`` (the eligibility columns as
+  integers, booleans and frozen sets), amounts and rates
+  (``marketplace.selectors.matching_catalogue`` builds and caches them; no model
+  instance is made).
 
-``failing_rules`` is the single test of every rule; ``rank`` and ``explain`` both use
+``rule_failures`` is the single test of every rule; ``rank`` and ``explain`` both use
 it, so a ranked product always passes every rule its card shows and a "why not"
 always names a rule that really fails. An ineligible product (one failing rule or
-more) is never ranked; a *near miss* fails exactly one.
+more) is never ranked; a *near miss* fails exactly one. ``rank`` judges each distinct
+set of rules once and keeps only as many matches as a page shows.
 
 The ranking blends four components, each 0..1, with ``RANKING_WEIGHTS`` (the one place
 the weights live; ``docs/architecture.md`` "Matching" explains them too).
@@ -186,52 +188,10 @@ def to_basis_points(rate: Decimal) -> int:
     return int((rate * 100).to_integral_value())
 
 
-def catalogue_row(
-    values: Sequence,
-    *,
-    districts: Iterable[str] = (),
-    industries: Iterable[str] = (),
-    shared: dict[Rules, Rules] | None = None,
-) -> CatalogueRow:
-    """A row from ``CATALOGUE_COLUMNS`` values (what the selector reads). With
-    ``shared`` (one dictionary for a whole catalogue), products with equal rules
-    share one ``Rules`` object: the cached catalogue stores it once."""
-    (
-        pk,
-        lender_pk,
-        min_grade,
-        min_years,
-        min_tax_grade,
-        excludes_dishonest,
-        excludes_serious,
-        amount_min,
-        amount_max,
-        rate_min,
-        rate_max,
-    ) = values
-    rules = Rules(
-        min_grade=GRADE_POINTS.get(min_grade, 0),
-        min_years_tenths=int((Decimal(min_years) * 10).to_integral_value()),
-        min_tax_grade=TAX_GRADE_POINTS.get(min_tax_grade, -1),
-        excludes_dishonest_debtors=bool(excludes_dishonest),
-        excludes_unrepaired_serious_penalty=bool(excludes_serious),
-        districts=frozenset(districts),
-        industries=frozenset(industries),
-    )
-    if shared is not None:
-        rules = shared.setdefault(rules, rules)
-    return CatalogueRow(
-        pk=pk,
-        lender_pk=lender_pk,
-        rules=rules,
-        amount_min_fen=to_fen(amount_min),
-        amount_max_fen=to_fen(amount_max),
-        rate_min_bp=to_basis_points(rate_min),
-        rate_max_bp=to_basis_points(rate_max),
-    )
-
-
-#: The ``LoanProduct`` columns ``catalogue_row`` takes, in its order.
+#: What ``catalogue_row`` takes, in its order: these ``LoanProduct`` columns, those of
+#: ``CATALOGUE_SCALES`` as integers (×10 for the years: tenths; ×100 for the amounts:
+#: fen, and the rates: basis points). The selector has the database scale them, so
+#: building a catalogue of thousands of rows makes no ``Decimal``.
 CATALOGUE_COLUMNS = (
     "pk",
     "lender_id",
@@ -245,6 +205,78 @@ CATALOGUE_COLUMNS = (
     "rate_min",
     "rate_max",
 )
+CATALOGUE_SCALES = {
+    "min_years_in_business": 10,
+    "amount_min": 100,
+    "amount_max": 100,
+    "rate_min": 100,
+    "rate_max": 100,
+}
+
+
+def scaled(values: Sequence) -> tuple:
+    """``CATALOGUE_COLUMNS`` values as stored (``Decimal``) → as ``catalogue_row``
+    takes them. Exact: the columns have at most as many decimal places as their
+    scale has zeros."""
+    return tuple(
+        int((Decimal(value) * CATALOGUE_SCALES[name]).to_integral_value())
+        if name in CATALOGUE_SCALES
+        else value
+        for name, value in zip(CATALOGUE_COLUMNS, values, strict=True)
+    )
+
+
+def catalogue_row(
+    values: Sequence,
+    *,
+    districts: Iterable[str] = (),
+    industries: Iterable[str] = (),
+    shared: dict[Rules, Rules] | None = None,
+) -> CatalogueRow:
+    """A row from ``CATALOGUE_COLUMNS`` values, scaled (``scaled``). With ``shared``
+    (one dictionary for a whole catalogue), products with equal rules share one
+    ``Rules`` object: the cached catalogue stores it once."""
+    (
+        pk,
+        lender_pk,
+        min_grade,
+        min_years_tenths,
+        min_tax_grade,
+        excludes_dishonest,
+        excludes_serious,
+        amount_min_fen,
+        amount_max_fen,
+        rate_min_bp,
+        rate_max_bp,
+    ) = values
+    # tuple.__new__: the named tuples' own __new__ is Python code, run per product.
+    new = tuple.__new__
+    rules = new(
+        Rules,
+        (
+            GRADE_POINTS.get(min_grade, 0),
+            min_years_tenths,
+            TAX_GRADE_POINTS.get(min_tax_grade, -1),
+            bool(excludes_dishonest),
+            bool(excludes_serious),
+            frozenset(districts),
+            frozenset(industries),
+        ),
+    )
+    if shared is not None:
+        rules = shared.setdefault(rules, rules)
+    return new(
+        CatalogueRow,
+        (
+            pk,
+            lender_pk,
+            rules,
+            amount_min_fen,
+            amount_max_fen,
+            rate_min_bp,
+            rate_max_bp,
+        ),
+    )
 
 
 class LazyReasons(Sequence):

@@ -216,8 +216,25 @@ def _matching_catalogue_build(fingerprint: str):
     districts, their industries — tuples, no model instances."""
     from collections import defaultdict
 
+    from django.db.models import BigIntegerField, F
+    from django.db.models.functions import Cast, Round
+
     from lenders.models import LoanProductDistrict, LoanProductIndustry, ProductStatus
-    from marketplace.matching import CATALOGUE_COLUMNS, Catalogue, catalogue_row
+    from marketplace.matching import (
+        CATALOGUE_COLUMNS,
+        CATALOGUE_SCALES,
+        Catalogue,
+        catalogue_row,
+    )
+
+    # The years, amounts and rates as integers, scaled in the database (exact: no
+    # column has more decimal places than its scale has zeros).
+    columns = [
+        Cast(Round(F(name) * CATALOGUE_SCALES[name]), BigIntegerField())
+        if name in CATALOGUE_SCALES
+        else name
+        for name in CATALOGUE_COLUMNS
+    ]
 
     districts: defaultdict[int, list[str]] = defaultdict(list)
     industries: defaultdict[int, list[str]] = defaultdict(list)
@@ -239,7 +256,7 @@ def _matching_catalogue_build(fingerprint: str):
         )
         for values in LoanProduct.objects.filter(status=ProductStatus.LISTED)
         .order_by("pk")
-        .values_list(*CATALOGUE_COLUMNS)
+        .values_list(*columns)
     )
     return Catalogue(
         fingerprint=fingerprint, rows=rows, by_pk={row.pk: row for row in rows}

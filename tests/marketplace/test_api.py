@@ -952,6 +952,24 @@ def test_a_signed_in_reviewer_acts_under_their_own_name(reviewing):
     assert (event.actor_id, event.channel) == (reviewer.pk, "api")
 
 
+def test_the_rate_limit_is_per_key_and_shared_with_the_products(reviewing, settings):
+    application, _client = reviewing
+    client = key_client(application.lender, scopes=[*READ_WRITE, "products:read"])
+    other_key = key_client(application.lender)
+    settings.BANK_API_RATE = "2/min"
+
+    answers = [
+        client.get(url(application)),
+        client.get("/api/v1/products/"),
+        client.get(LIST_URL),
+    ]
+
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert answers[2].json()["code"] == "throttled"
+    assert int(answers[2]["Retry-After"]) > 0
+    assert other_key.get(LIST_URL).status_code == 200
+
+
 # --- Another bank ----------------------------------------------------------------------
 
 

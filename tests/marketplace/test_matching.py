@@ -34,6 +34,7 @@ from marketplace.matching import (
     facts_from,
     failing_rules,
     rank,
+    scaled,
     years_tenths,
 )
 
@@ -76,18 +77,20 @@ def _product(
 ):
     """A catalogue row from values as a ``LoanProduct`` stores them."""
     return catalogue_row(
-        (
-            pk,
-            lender_pk,
-            min_grade,
-            Decimal(min_years),
-            min_tax,
-            excludes_dishonest,
-            excludes_serious,
-            Decimal(amount[0]),
-            Decimal(amount[1]),
-            Decimal(rate[0]),
-            Decimal(rate[1]),
+        scaled(
+            (
+                pk,
+                lender_pk,
+                min_grade,
+                Decimal(min_years),
+                min_tax,
+                excludes_dishonest,
+                excludes_serious,
+                Decimal(amount[0]),
+                Decimal(amount[1]),
+                Decimal(rate[0]),
+                Decimal(rate[1]),
+            )
         ),
         districts=districts,
         industries=industries,

@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from lenders.models import LoanProduct, ProductStatus
 from marketplace import selectors
-from marketplace.matching import failing_rules
+from marketplace.matching import (
+    CATALOGUE_COLUMNS,
+    Rules,
+    catalogue_row,
+    failing_rules,
+    scaled,
+)
 from tests.factories import UserFactory
 from tests.factories.borrowers import enterprise_with_owner
 from tests.factories.lenders import LenderFactory, listed_product
@@ -171,6 +177,47 @@ def test_the_catalogue_follows_a_listed_products_change(client):
     assert [(match.pk, match.failed) for match in ranking.near_misses] == [
         (second.pk, ("grade",))
     ]
+
+
+def test_the_catalogue_reads_years_amounts_and_rates_exactly():
+    product = listed_product(
+        amount_min=Decimal("12345.67"),
+        amount_max=Decimal("9876543.21"),
+        rate_min=Decimal("3.45"),
+        rate_max=Decimal("6.55"),
+        min_years_in_business=Decimal("2.5"),
+        min_grade="B",
+        min_tax_credit_grade="M",
+        excludes_dishonest_debtors=False,
+        regions=("440305", "440303"),
+        industries=("I",),
+    )
+    product.refresh_from_db()
+
+    row = selectors.matching_catalogue().by_pk[product.pk]
+
+    assert row == (
+        product.pk,
+        product.lender_id,
+        Rules(
+            min_grade=3,
+            min_years_tenths=25,
+            min_tax_grade=2,
+            excludes_dishonest_debtors=False,
+            excludes_unrepaired_serious_penalty=True,
+            districts=frozenset({"440305", "440303"}),
+            industries=frozenset({"I"}),
+        ),
+        1234567,
+        987654321,
+        345,
+        655,
+    )
+    assert row == catalogue_row(
+        scaled([getattr(product, name) for name in CATALOGUE_COLUMNS]),
+        districts=("440303", "440305"),
+        industries=("I",),
+    )
 
 
 def test_matching_works_while_the_cache_is_down(monkeypatch):
