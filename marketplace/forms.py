@@ -13,6 +13,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.services import (
     DOCUMENT_MAX_BYTES,
@@ -105,7 +106,7 @@ class AnswerForm(_VersionedForm):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     documents = MultipleFileField(
-        label=_("Documents"),
+        label=pgettext_lazy("application answer", "Documents"),
         required=False,
         help_text=_("Up to %(count)s files: PDF, JPEG or PNG, at most 10 MB each.")
         % {"count": DOCUMENTS_PER_ANSWER},

@@ -164,7 +164,9 @@ def test_profile_view_logs_this_applications_consent_not_a_newer_one(client):
     second = submitted_application(
         enterprise=first.enterprise,
         owner=first.submitted_by,
-        product=listed_product(lender=first.lender, required_categories=["tax", "court"]),
+        product=listed_product(
+            lender=first.lender, required_categories=["tax", "court"]
+        ),
     )
     assert second.authorization.granted_at >= first.authorization.granted_at
     _records(first.enterprise)
