@@ -61,7 +61,7 @@ def event_sentence(event: ApplicationEvent, *, language: str | None = None) -> s
         application = event.application
         values = {
             "reference": application.reference,
-            "bank": application.lender.display_name,
+            "bank": application.lender.organization.display_name,
             "enterprise": application.enterprise.name,
             "product": application.product.display_name,
         }
